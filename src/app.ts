@@ -1,0 +1,81 @@
+/**
+ * The application as one root: external plugins, infrastructure (config, database, errors,
+ * auth, rate limits), then each domain module in dependency order. `server.ts` only listens.
+ */
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config } from './config/config.schema.js'
+import { loggerOptions } from './lib/logger.js'
+import configPlugin from './plugins/infra/config.js'
+import databasePlugin from './plugins/infra/database.js'
+import errorHandlerPlugin from './plugins/infra/error-handler.js'
+import cookiePlugin from './plugins/external/cookie.js'
+import jwtPlugin from './plugins/external/jwt.js'
+import rateLimitPlugin from './plugins/external/rate-limit.js'
+import swaggerPlugin from './plugins/external/swagger.js'
+import authPlugin from './modules/auth/auth.plugin.js'
+import { authRoutes } from './modules/auth/auth.routes.js'
+import { KEY_TYPE_APPLICATION, KEY_TYPE_CLIENT } from './modules/auth/api-key.format.js'
+import { accountRoutes } from './modules/account/account.routes.js'
+import { apiKeysRoutes } from './modules/account/api-keys.routes.js'
+import { usersRoutes } from './modules/users/users.routes.js'
+import { createUsersService } from './modules/users/users.service.js'
+import { bootstrapAdmin } from './modules/users/bootstrap-admin.js'
+import { systemRoutes } from './modules/system/system.routes.js'
+
+export interface BuildOptions {
+  /** Overrides the logger built from config (tests pass `false` or a stream). */
+  logger?: FastifyServerOptions['logger']
+}
+
+export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? loggerOptions(config),
+    bodyLimit: config.BODY_LIMIT,
+    trustProxy: config.TRUST_PROXY,
+    genReqId: () => randomUUID(),
+    // Bodies get coerced, never silently stripped: unknown fields are refused by the schemas.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+
+  await app.register(configPlugin, { config })
+  await app.register(errorHandlerPlugin)
+  await app.register(swaggerPlugin)
+  await app.register(cookiePlugin)
+  await app.register(jwtPlugin)
+  await app.register(databasePlugin)
+  await app.register(authPlugin)
+  await app.register(rateLimitPlugin)
+
+  const users = createUsersService({ prisma: app.prisma, events: app.events })
+
+  await app.register(systemRoutes)
+  await app.register(authRoutes, { prefix: '/api/auth' })
+  await app.register(
+    async (client) => {
+      client.addHook('onRequest', app.requireClient)
+      await client.register(accountRoutes)
+      await client.register(apiKeysRoutes, { prefix: '/account/api-keys', keyType: KEY_TYPE_CLIENT, tag: 'client: account' })
+    },
+    { prefix: '/api/client' },
+  )
+  await app.register(
+    async (application) => {
+      application.addHook('onRequest', app.requireApplication)
+      await application.register(usersRoutes, { users })
+      await application.register(apiKeysRoutes, { prefix: '/api-keys', keyType: KEY_TYPE_APPLICATION, tag: 'application: api keys' })
+    },
+    { prefix: '/api/application' },
+  )
+
+  app.addHook('onReady', async () => {
+    await bootstrapAdmin({ cfg: config, prisma: app.prisma, users, apiKeys: app.apiKeys, log: app.log })
+  })
+  return app
+}

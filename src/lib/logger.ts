@@ -1,0 +1,48 @@
+/**
+ * pino options: JSON with the request id on every request line; authorization headers, cookies,
+ * passwords, tokens and keys redacted; URLs logged without their query string (tokens and keys
+ * must never reach a log through a URL). Pretty output only when asked or on a terminal.
+ */
+import type { FastifyServerOptions, FastifyRequest } from 'fastify'
+import type { Config } from '../config/config.schema.js'
+
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
+  'req.headers["sec-websocket-protocol"]',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.token',
+  '*.secret',
+  '*.api_key',
+  '*.key',
+  '*.authorization',
+]
+
+/** Strips the query string: it may carry tokens (socket URLs) or keys. */
+export function sanitizeUrl(url: string): string {
+  const q = url.indexOf('?')
+  return q === -1 ? url : `${url.slice(0, q)}?[redacted]`
+}
+
+export function loggerOptions(cfg: Pick<Config, 'LOG_LEVEL' | 'LOG_PRETTY'>): FastifyServerOptions['logger'] {
+  const pretty = cfg.LOG_PRETTY ?? process.stdout.isTTY === true
+  return {
+    level: cfg.LOG_LEVEL,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: {
+      req(request: FastifyRequest) {
+        return {
+          method: request.method,
+          url: sanitizeUrl(request.url),
+          remoteAddress: request.ip,
+        }
+      },
+      res(reply: { statusCode: number }) {
+        return { statusCode: reply.statusCode }
+      },
+    },
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The API key format, as Pterodactyl's: a 16-character public identifier starting with a type
+ * prefix (`whc_` client, `wha_` application) followed by a 32-character secret. The identifier
+ * finds the row; only a SHA-256 of the secret is stored (the secret is random, 190 bits, so a
+ * fast hash is enough) and compared in constant time.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { randomToken } from './password.js'
+
+export const KEY_TYPE_CLIENT = 1
+export const KEY_TYPE_APPLICATION = 2
+export type KeyType = typeof KEY_TYPE_CLIENT | typeof KEY_TYPE_APPLICATION
+
+export const KEY_PREFIX: Record<KeyType, string> = { [KEY_TYPE_CLIENT]: 'whc_', [KEY_TYPE_APPLICATION]: 'wha_' }
+export const IDENTIFIER_LENGTH = 16
+export const SECRET_LENGTH = 32
+export const KEY_LENGTH = IDENTIFIER_LENGTH + SECRET_LENGTH
+
+const KEY_RE = /^(wh[ac]_)[A-Za-z0-9]{12}[A-Za-z0-9]{32}$/
+
+export interface ParsedKey {
+  type: KeyType
+  identifier: string
+  secret: string
+}
+
+export function parseKey(raw: string): ParsedKey | undefined {
+  const m = KEY_RE.exec(raw)
+  if (!m) return undefined
+  return {
+    type: m[1] === 'wha_' ? KEY_TYPE_APPLICATION : KEY_TYPE_CLIENT,
+    identifier: raw.slice(0, IDENTIFIER_LENGTH),
+    secret: raw.slice(IDENTIFIER_LENGTH),
+  }
+}
+
+export function generateKey(type: KeyType): ParsedKey & { key: string } {
+  const identifier = KEY_PREFIX[type] + randomToken(IDENTIFIER_LENGTH - 4)
+  const secret = randomToken(SECRET_LENGTH)
+  return { type, identifier, secret, key: identifier + secret }
+}
+
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex')
+}
+
+export function secretMatches(secret: string, storedHash: string): boolean {
+  const a = Buffer.from(hashSecret(secret), 'hex')
+  const b = Buffer.from(storedHash, 'hex')
+  return a.length === b.length && timingSafeEqual(a, b)
+}

@@ -1,0 +1,207 @@
+/**
+ * API keys: creation (the full key is returned once), listing, revocation with immediate effect,
+ * and authentication of a presented key. Verified keys are cached briefly so the hot credential
+ * path does not hit the database on every request; revocation evicts the entry at once.
+ * `lastUsedAt` is kept in memory and flushed in one batch periodically, not written per request.
+ */
+import type { BlockList } from 'node:net'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Prisma } from '../../db/database.js'
+import type { DomainEvents } from '../../lib/domain-events.js'
+import { FieldError, NotFound } from '../../lib/errors.js'
+import { ipAllowed, parseAllowList } from '../../lib/ip-allow-list.js'
+import { generateKey, hashSecret, parseKey, secretMatches, type KeyType, type ParsedKey } from './api-key.format.js'
+import type { AuthFailure, AuthUser } from './principal.js'
+
+interface CachedKey {
+  id: number
+  keyType: KeyType
+  secretHash: string
+  allowedIps: BlockList | null
+  user: AuthUser
+  expiresAt: number
+}
+
+export interface ApiKeyView {
+  id: number
+  identifier: string
+  keyType: number
+  description: string
+  allowedIps: string[]
+  lastUsedAt: Date | null
+  createdAt: Date
+}
+
+export type KeyAuthResult =
+  | { ok: true; keyId: number; keyType: KeyType; identifier: string; user: AuthUser }
+  | { ok: false; reason: AuthFailure }
+
+export interface ApiKeyServiceDeps {
+  prisma: Prisma
+  events: DomainEvents
+  log: FastifyBaseLogger
+  cacheTtlMs?: number
+  cacheMax?: number
+  flushEveryMs?: number
+}
+
+const MAX_KEYS_PER_USER = 25
+const MAX_ALLOWED_IPS = 50
+
+export function createApiKeyService(deps: ApiKeyServiceDeps) {
+  const { prisma, events, log } = deps
+  const ttl = deps.cacheTtlMs ?? 30_000
+  const cacheMax = deps.cacheMax ?? 10_000
+  const cache = new Map<string, CachedKey>()
+  const lastUsed = new Map<number, Date>()
+
+  const flushTimer = setInterval(() => void flushLastUsed(), deps.flushEveryMs ?? 15_000)
+  flushTimer.unref()
+
+  async function flushLastUsed(): Promise<void> {
+    if (lastUsed.size === 0) return
+    const batch = [...lastUsed]
+    lastUsed.clear()
+    try {
+      await prisma.$transaction(
+        batch.map(([id, at]) => prisma.apiKey.updateMany({ where: { id }, data: { lastUsedAt: at } })),
+      )
+    } catch (err) {
+      log.warn({ err }, 'could not record API key last-use times')
+    }
+  }
+
+  function remember(identifier: string, entry: CachedKey) {
+    if (cache.size >= cacheMax) cache.delete(cache.keys().next().value as string)
+    cache.set(identifier, entry)
+  }
+
+  async function load(parsed: ParsedKey): Promise<CachedKey | 'unknown' | 'revoked'> {
+    const hit = cache.get(parsed.identifier)
+    if (hit && hit.expiresAt > Date.now()) return hit
+    const row = await prisma.apiKey.findUnique({
+      where: { identifier: parsed.identifier },
+      include: { user: { select: { id: true, uuid: true, email: true, rootAdmin: true } } },
+    })
+    if (!row || row.keyType !== parsed.type) return 'unknown'
+    if (row.revokedAt) return 'revoked'
+    const entry: CachedKey = {
+      id: row.id,
+      keyType: row.keyType as KeyType,
+      secretHash: row.secretHash,
+      allowedIps: parseAllowList(row.allowedIps).list,
+      user: row.user,
+      expiresAt: Date.now() + ttl,
+    }
+    remember(parsed.identifier, entry)
+    return entry
+  }
+
+  return {
+    async authenticate(raw: string, ip: string): Promise<KeyAuthResult> {
+      const parsed = parseKey(raw)
+      if (!parsed) return { ok: false, reason: 'malformed' }
+      const entry = await load(parsed)
+      if (entry === 'unknown' || entry === 'revoked') return { ok: false, reason: entry }
+      if (!secretMatches(parsed.secret, entry.secretHash)) return { ok: false, reason: 'unknown' }
+      if (!ipAllowed(entry.allowedIps, ip)) return { ok: false, reason: 'ip_not_allowed' }
+      lastUsed.set(entry.id, new Date())
+      return { ok: true, keyId: entry.id, keyType: entry.keyType, identifier: parsed.identifier, user: entry.user }
+    },
+
+    /** Creates a key; `fixed` (bootstrap ADMIN_API_KEY) uses a caller-chosen well-formed key. */
+    async create(
+      user: { id: number; uuid: string; email: string },
+      keyType: KeyType,
+      input: { description?: string; allowedIps?: string[] },
+      fixed?: string,
+    ): Promise<{ view: ApiKeyView; key: string }> {
+      const allowedIps = input.allowedIps ?? []
+      if (allowedIps.length > MAX_ALLOWED_IPS) throw new FieldError('allowed_ips', `at most ${MAX_ALLOWED_IPS} entries`, 'max')
+      const { invalid } = parseAllowList(allowedIps)
+      if (invalid.length > 0) {
+        throw new FieldError('allowed_ips', `not an IP address or CIDR range: ${invalid.join(', ')}`, 'ip')
+      }
+      const count = await prisma.apiKey.count({ where: { userId: user.id, keyType, revokedAt: null } })
+      if (count >= MAX_KEYS_PER_USER) {
+        throw new FieldError('key', `at most ${MAX_KEYS_PER_USER} API keys per account; revoke one first`, 'max')
+      }
+      const parsed = fixed ? parseKey(fixed) : generateKey(keyType)
+      if (!parsed || parsed.type !== keyType) throw new FieldError('key', 'malformed API key', 'format')
+      const row = await prisma.apiKey.create({
+        data: {
+          userId: user.id,
+          keyType,
+          identifier: parsed.identifier,
+          secretHash: hashSecret(parsed.secret),
+          description: input.description ?? '',
+          allowedIps,
+        },
+      })
+      events.emit('apikey.created', { user, identifier: row.identifier, keyType, at: row.createdAt })
+      return { view: toView(row), key: parsed.identifier + parsed.secret }
+    },
+
+    async list(userId: number, keyType: KeyType): Promise<ApiKeyView[]> {
+      const rows = await prisma.apiKey.findMany({
+        where: { userId, keyType, revokedAt: null },
+        orderBy: { id: 'asc' },
+      })
+      return rows.map((r) => ({ ...toView(r), lastUsedAt: lastUsed.get(r.id) ?? r.lastUsedAt }))
+    },
+
+    /** Revokes the caller's key by identifier; effective immediately on this instance. */
+    async revoke(user: { id: number; uuid: string; email: string }, identifier: string): Promise<void> {
+      const row = await prisma.apiKey.findFirst({ where: { identifier, userId: user.id, revokedAt: null } })
+      if (!row) throw new NotFound()
+      await prisma.apiKey.update({ where: { id: row.id }, data: { revokedAt: new Date() } })
+      cache.delete(identifier)
+      lastUsed.delete(row.id)
+      events.emit('apikey.revoked', { user, identifier, keyId: row.id, keyType: row.keyType, at: new Date() })
+    },
+
+    /** Drops cached keys (one identifier, or every key of a user after a change to the user). */
+    invalidate(filter: { identifier?: string; userId?: number }) {
+      if (filter.identifier) cache.delete(filter.identifier)
+      if (filter.userId !== undefined) {
+        for (const [id, entry] of cache) if (entry.user.id === filter.userId) cache.delete(id)
+      }
+    },
+
+    /** True when the key still exists and is not revoked (socket re-auth checks this). */
+    async isActive(keyId: number): Promise<boolean> {
+      for (const entry of cache.values()) if (entry.id === keyId && entry.expiresAt > Date.now()) return true
+      const row = await prisma.apiKey.findUnique({ where: { id: keyId }, select: { revokedAt: true } })
+      return !!row && !row.revokedAt
+    },
+
+    flushLastUsed,
+
+    async close() {
+      clearInterval(flushTimer)
+      await flushLastUsed()
+    },
+  }
+}
+
+function toView(row: {
+  id: number
+  identifier: string
+  keyType: number
+  description: string
+  allowedIps: string[]
+  lastUsedAt: Date | null
+  createdAt: Date
+}): ApiKeyView {
+  return {
+    id: row.id,
+    identifier: row.identifier,
+    keyType: row.keyType,
+    description: row.description,
+    allowedIps: row.allowedIps,
+    lastUsedAt: row.lastUsedAt,
+    createdAt: row.createdAt,
+  }
+}
+
+export type ApiKeyService = ReturnType<typeof createApiKeyService>

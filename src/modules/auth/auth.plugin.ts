@@ -1,0 +1,116 @@
+/**
+ * Authentication for HTTP: resolves the caller (API key in `Authorization: Bearer`, or the
+ * session cookie) once per request in a root onRequest hook, before rate limiting; guards then
+ * decide per API family. A failed credential is not rejected here, so that the rate limiter
+ * still counts it against the caller's IP.
+ */
+import fp from 'fastify-plugin'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { Forbidden, Unauthenticated, WRONG_KEY_FOR_APPLICATION_API, WRONG_KEY_FOR_CLIENT_API } from '../../lib/errors.js'
+import { KEY_TYPE_APPLICATION, KEY_TYPE_CLIENT } from './api-key.format.js'
+import { createApiKeyService, type ApiKeyService } from './api-keys.service.js'
+import type { AuthFailure, Principal } from './principal.js'
+import { createSessionService, type SessionService } from './sessions.service.js'
+import { createSocketTokens, type SocketTokens } from './socket-tokens.js'
+import { CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, csrfMatches } from './cookies.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    apiKeys: ApiKeyService
+    sessions: SessionService
+    socketTokens: SocketTokens
+    /** onRequest guard: a client key or a browser session. */
+    requireClient: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+    /** onRequest guard: an application key of an administrator. */
+    requireApplication: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+  }
+  interface FastifyRequest {
+    principal: Principal | null
+    authFailure: AuthFailure | 'csrf' | null
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+export default fp(
+  async function authPlugin(app) {
+    const cfg = app.config
+    const log = app.log.child({ module: 'auth' })
+    const apiKeys = createApiKeyService({ prisma: app.prisma, events: app.events, log })
+    const sessions = createSessionService({
+      prisma: app.prisma,
+      events: app.events,
+      sessionTtlSec: cfg.SESSION_TTL,
+      login: { maxFailures: cfg.LOGIN_MAX_FAILURES, ipMaxFailures: cfg.LOGIN_IP_MAX_FAILURES, lockoutSec: cfg.LOGIN_LOCKOUT },
+    })
+    app.decorate('apiKeys', apiKeys)
+    app.decorate('sessions', sessions)
+    app.decorate('socketTokens', createSocketTokens(app.jwt, cfg.SOCKET_TOKEN_TTL))
+    app.decorateRequest('principal', null)
+    app.decorateRequest('authFailure', null)
+
+    app.events.on('user.deleted', ({ user }) => {
+      apiKeys.invalidate({ userId: user.id })
+      sessions.invalidateUser(user.id)
+    })
+    app.events.on('user.updated', ({ user }) => {
+      apiKeys.invalidate({ userId: user.id })
+      sessions.invalidateUser(user.id)
+    })
+
+    app.addHook('onRequest', async (request) => {
+      const header = request.headers.authorization
+      if (header !== undefined) {
+        const m = /^Bearer\s+(\S+)\s*$/i.exec(header)
+        const result = m?.[1] ? await apiKeys.authenticate(m[1], request.ip) : ({ ok: false, reason: 'malformed' } as const)
+        if (result.ok) {
+          request.principal = {
+            via: 'key',
+            user: result.user,
+            keyId: result.keyId,
+            keyType: result.keyType,
+            identifier: result.identifier,
+            rateKey: `key:${result.identifier}`,
+          }
+        } else {
+          request.authFailure = result.reason
+          request.log.info({ reason: result.reason }, 'API key refused')
+        }
+        return
+      }
+      const token = request.cookies[SESSION_COOKIE]
+      if (token === undefined) return
+      const session = await sessions.resolve(token)
+      if (!session) {
+        request.authFailure = 'expired'
+        return
+      }
+      if (!SAFE_METHODS.has(request.method) && !csrfMatches(request.cookies[CSRF_COOKIE], request.headers[CSRF_HEADER])) {
+        request.authFailure = 'csrf'
+        return
+      }
+      request.principal = { via: 'session', user: session.user, sessionId: session.id, rateKey: `session:${session.id}` }
+    })
+
+    app.decorate('requireClient', async function requireClient(request: FastifyRequest) {
+      const p = request.principal
+      if (!p) {
+        if (request.authFailure === 'csrf') throw new Forbidden('CSRF token missing or invalid; send the wirehub_csrf cookie value in the X-CSRF-Token header.')
+        throw new Unauthenticated()
+      }
+      if (p.via === 'key' && p.keyType !== KEY_TYPE_CLIENT) throw new Forbidden(WRONG_KEY_FOR_CLIENT_API)
+    })
+
+    app.decorate('requireApplication', async function requireApplication(request: FastifyRequest) {
+      const p = request.principal
+      if (!p) throw new Unauthenticated()
+      if (p.via !== 'key' || p.keyType !== KEY_TYPE_APPLICATION) throw new Forbidden(WRONG_KEY_FOR_APPLICATION_API)
+      if (!p.user.rootAdmin) throw new Forbidden('This API key does not belong to an administrator.')
+    })
+
+    app.addHook('onClose', async () => {
+      await apiKeys.close()
+    })
+  },
+  { name: 'auth', dependencies: ['config', 'database', 'jwt', 'cookie'] },
+)

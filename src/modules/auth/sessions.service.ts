@@ -1,0 +1,118 @@
+/**
+ * Browser sessions for the dashboard: a random cookie value whose SHA-256 is stored, looked up
+ * with a short cache like API keys. Login checks the password with scrypt and is protected by
+ * per-account and per-IP failure lockouts.
+ */
+import { createHash } from 'node:crypto'
+import type { Prisma } from '../../db/database.js'
+import type { DomainEvents } from '../../lib/domain-events.js'
+import { FailureLimiter } from '../../lib/failure-limiter.js'
+import { TooManyRequests, Unauthenticated } from '../../lib/errors.js'
+import { dummyPasswordHash, randomToken, verifyPassword } from './password.js'
+import type { AuthUser } from './principal.js'
+
+export interface SessionServiceDeps {
+  prisma: Prisma
+  events: DomainEvents
+  sessionTtlSec: number
+  login: { maxFailures: number; ipMaxFailures: number; lockoutSec: number }
+  cacheTtlMs?: number
+}
+
+interface CachedSession {
+  id: number
+  user: AuthUser
+  expiresAt: number
+  cachedUntil: number
+}
+
+const hash = (token: string) => createHash('sha256').update(token).digest('hex')
+const TOKEN_RE = /^[A-Za-z0-9]{43}$/
+
+export class LoginLockedError extends TooManyRequests {
+  constructor(readonly retryAfterSec: number) {
+    super('Too many login attempts. Try again later.')
+  }
+}
+
+export function createSessionService(deps: SessionServiceDeps) {
+  const { prisma, events } = deps
+  const ttl = deps.cacheTtlMs ?? 30_000
+  const cache = new Map<string, CachedSession>()
+  const windowMs = deps.login.lockoutSec * 1000
+  const byAccount = new FailureLimiter({ maxFailures: deps.login.maxFailures, windowMs })
+  const byIp = new FailureLimiter({ maxFailures: deps.login.ipMaxFailures, windowMs })
+
+  return {
+    /** Verifies credentials and opens a session; returns the cookie value (shown once). */
+    async login(email: string, password: string, ip: string, userAgent: string | undefined) {
+      const account = email.trim().toLowerCase()
+      const wait = Math.max(byAccount.retryAfterMs(account), byIp.retryAfterMs(ip))
+      if (wait > 0) throw new LoginLockedError(Math.ceil(wait / 1000))
+      const user = await prisma.user.findUnique({ where: { email: account } })
+      // Hash even for unknown accounts so response time does not reveal which emails exist.
+      const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()))
+      if (!user || !ok) {
+        byAccount.fail(account)
+        byIp.fail(ip)
+        throw new Unauthenticated()
+      }
+      byAccount.succeed(account)
+      const token = randomToken(43)
+      const session = await prisma.session.create({
+        data: {
+          tokenHash: hash(token),
+          userId: user.id,
+          ip,
+          userAgent: userAgent?.slice(0, 512) ?? null,
+          expiresAt: new Date(Date.now() + deps.sessionTtlSec * 1000),
+        },
+      })
+      const ref = { id: user.id, uuid: user.uuid, email: user.email }
+      events.emit('user.login', { user: ref, at: session.createdAt, ip })
+      return { token, user: { ...ref, rootAdmin: user.rootAdmin }, sessionId: session.id }
+    },
+
+    async resolve(token: string): Promise<{ id: number; user: AuthUser } | undefined> {
+      if (!TOKEN_RE.test(token)) return undefined
+      const key = hash(token)
+      const now = Date.now()
+      const hit = cache.get(key)
+      if (hit && hit.cachedUntil > now && hit.expiresAt > now) return hit
+      const row = await prisma.session.findUnique({
+        where: { tokenHash: key },
+        include: { user: { select: { id: true, uuid: true, email: true, rootAdmin: true } } },
+      })
+      if (!row || row.expiresAt.getTime() <= now) {
+        cache.delete(key)
+        return undefined
+      }
+      const entry = { id: row.id, user: row.user, expiresAt: row.expiresAt.getTime(), cachedUntil: now + ttl }
+      if (cache.size >= 10_000) cache.delete(cache.keys().next().value as string)
+      cache.set(key, entry)
+      return entry
+    },
+
+    async logout(token: string): Promise<void> {
+      const key = hash(token)
+      cache.delete(key)
+      const row = await prisma.session.findUnique({ where: { tokenHash: key }, include: { user: true } })
+      if (!row) return
+      await prisma.session.delete({ where: { id: row.id } })
+      const user = { id: row.user.id, uuid: row.user.uuid, email: row.user.email }
+      events.emit('session.ended', { user, sessionId: row.id, at: new Date() })
+      events.emit('user.logout', { user, at: new Date() })
+    },
+
+    async isActive(sessionId: number): Promise<boolean> {
+      const row = await prisma.session.findUnique({ where: { id: sessionId }, select: { expiresAt: true } })
+      return !!row && row.expiresAt.getTime() > Date.now()
+    },
+
+    invalidateUser(userId: number) {
+      for (const [k, v] of cache) if (v.user.id === userId) cache.delete(k)
+    },
+  }
+}
+
+export type SessionService = ReturnType<typeof createSessionService>

@@ -1,0 +1,32 @@
+/** Liveness (`/health`: the process answers) and readiness (`/ready`: the database answers). */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+
+const Health = Type.Object({ status: Type.String() })
+const Ready = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) })
+
+export const systemRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/health', {
+    schema: { tags: ['operations'], response: { 200: Health } },
+    config: { rateLimit: false },
+    handler: async () => ({ status: 'ok' }),
+  })
+
+  app.get('/ready', {
+    schema: { tags: ['operations'], response: { 200: Ready, 503: Ready } },
+    handler: async (_request, reply) => {
+      const checks: Record<string, string> = {}
+      try {
+        await Promise.race([
+          app.db.query('select 1'),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
+        ])
+        checks.database = 'ok'
+      } catch (err) {
+        checks.database = `unavailable: ${(err as Error).message}`
+      }
+      const ok = Object.values(checks).every((c) => c === 'ok')
+      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks })
+    },
+  })
+}

@@ -1,0 +1,133 @@
+/**
+ * Users: create, read, update, delete and paginated listing, with password hashing and the
+ * domain events other modules react to (key/session cache eviction, the user events socket).
+ */
+import type { Prisma } from '../../db/database.js'
+import type { DomainEvents } from '../../lib/domain-events.js'
+import { FieldError, NotFound } from '../../lib/errors.js'
+import { generatePassword, hashPassword } from '../auth/password.js'
+
+type UserRow = {
+  id: number
+  uuid: string
+  email: string
+  username: string | null
+  rootAdmin: boolean
+  createdAt: Date
+  updatedAt: Date
+}
+
+export function userAttributes(u: UserRow) {
+  return {
+    id: u.id,
+    uuid: u.uuid,
+    username: u.username,
+    email: u.email,
+    root_admin: u.rootAdmin,
+    created_at: u.createdAt.toISOString(),
+    updated_at: u.updatedAt.toISOString(),
+  }
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** Prisma's unique-violation error names the violated fields in meta.target. */
+function uniqueViolation(err: unknown): string | undefined {
+  const e = err as { code?: string; meta?: { target?: unknown; driverAdapterError?: { cause?: { constraint?: { fields?: string[] } } } } }
+  if (e?.code !== 'P2002') return undefined
+  const fields = e.meta?.driverAdapterError?.cause?.constraint?.fields ?? (Array.isArray(e.meta?.target) ? (e.meta.target as string[]) : [])
+  return fields.join(',') || String(e.meta?.target ?? 'email')
+}
+
+export function createUsersService(deps: { prisma: Prisma; events: DomainEvents }) {
+  const { prisma, events } = deps
+
+  async function find(ref: string): Promise<UserRow> {
+    const id = /^\d{1,10}$/.test(ref) ? Number(ref) : NaN
+    const user = UUID_RE.test(ref)
+      ? await prisma.user.findUnique({ where: { uuid: ref.toLowerCase() } })
+      : id <= 2_147_483_647
+        ? await prisma.user.findUnique({ where: { id } })
+        : null
+    if (!user) throw new NotFound()
+    return user
+  }
+
+  function rethrowUnique(err: unknown): never {
+    const field = uniqueViolation(err)
+    if (field?.includes('username')) throw new FieldError('username', 'The username has already been taken.', 'unique')
+    if (field) throw new FieldError('email', 'The email has already been taken.', 'unique')
+    throw err
+  }
+
+  return {
+    find,
+
+    async list(q: { page: number; per_page: number; email?: string; uuid?: string; username?: string; sort?: string }) {
+      const where = {
+        ...(q.email ? { email: { contains: q.email.toLowerCase() } } : {}),
+        ...(q.uuid ? { uuid: UUID_RE.test(q.uuid) ? q.uuid.toLowerCase() : '00000000-0000-0000-0000-000000000000' } : {}),
+        ...(q.username ? { username: { contains: q.username } } : {}),
+      }
+      const sort = q.sort ?? 'id'
+      const field = sort.replace(/^-/, '') === 'created_at' ? 'createdAt' : (sort.replace(/^-/, '') as 'id' | 'email')
+      const [total, rows] = await prisma.$transaction([
+        prisma.user.count({ where }),
+        prisma.user.findMany({
+          where,
+          orderBy: { [field]: sort.startsWith('-') ? 'desc' : 'asc' },
+          skip: (q.page - 1) * q.per_page,
+          take: q.per_page,
+        }),
+      ])
+      return { total, rows }
+    },
+
+    /** Creates a user; without a password a random one is set (the user cannot log in until an admin sets one). */
+    async create(input: { email: string; username?: string | undefined; password?: string | undefined; rootAdmin?: boolean | undefined }) {
+      const passwordHash = await hashPassword(input.password ?? generatePassword())
+      try {
+        const user = await prisma.user.create({
+          data: {
+            email: input.email.trim().toLowerCase(),
+            username: input.username ?? null,
+            passwordHash,
+            rootAdmin: input.rootAdmin ?? false,
+          },
+        })
+        events.emit('user.created', { user, at: user.createdAt })
+        return user
+      } catch (err) {
+        rethrowUnique(err)
+      }
+    },
+
+    async update(ref: string, input: { email?: string; username?: string | null; password?: string; root_admin?: boolean }) {
+      const existing = await find(ref)
+      try {
+        const user = await prisma.user.update({
+          where: { id: existing.id },
+          data: {
+            ...(input.email !== undefined ? { email: input.email.trim().toLowerCase() } : {}),
+            ...(input.username !== undefined ? { username: input.username } : {}),
+            ...(input.password !== undefined ? { passwordHash: await hashPassword(input.password) } : {}),
+            ...(input.root_admin !== undefined ? { rootAdmin: input.root_admin } : {}),
+          },
+        })
+        events.emit('user.updated', { user, at: user.updatedAt })
+        return user
+      } catch (err) {
+        rethrowUnique(err)
+      }
+    },
+
+    async remove(ref: string, actingUserId: number) {
+      const user = await find(ref)
+      if (user.id === actingUserId) throw new FieldError('user', 'You cannot delete your own account.', 'self')
+      await prisma.user.delete({ where: { id: user.id } })
+      events.emit('user.deleted', { user, at: new Date() })
+    },
+  }
+}
+
+export type UsersService = ReturnType<typeof createUsersService>

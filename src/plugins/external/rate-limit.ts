@@ -1,0 +1,26 @@
+/**
+ * @fastify/rate-limit on every route. It runs as a root onRequest hook *after* the principal is
+ * resolved (modules/auth/auth.plugin.ts), so the bucket is the API key or session when one is
+ * presented and valid, and the client IP otherwise (including every failed authentication).
+ */
+import fp from 'fastify-plugin'
+import rateLimit from '@fastify/rate-limit'
+import { TooManyRequests } from '../../lib/errors.js'
+
+export default fp(
+  async function rateLimitPlugin(app) {
+    const cfg = app.config
+    await app.register(rateLimit, {
+      global: false,
+      max: cfg.RATE_LIMIT_MAX,
+      timeWindow: cfg.RATE_LIMIT_WINDOW * 1000,
+      keyGenerator: (request) => request.principal?.rateKey ?? `ip:${request.ip}`,
+      errorResponseBuilder: (_request, ctx) => {
+        const err = new TooManyRequests(`Too many requests; retry in ${Math.ceil(ctx.ttl / 1000)} seconds.`)
+        return err
+      },
+    })
+    app.addHook('onRequest', app.rateLimit())
+  },
+  { name: 'rate-limit', dependencies: ['config', 'auth'] },
+)
