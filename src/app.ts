@@ -23,6 +23,7 @@ import { usersRoutes } from './modules/users/users.routes.js'
 import { createUsersService } from './modules/users/users.service.js'
 import { bootstrapAdmin } from './modules/users/bootstrap-admin.js'
 import { systemRoutes } from './modules/system/system.routes.js'
+import realtimePlugin from './modules/realtime/realtime.plugin.js'
 
 export interface BuildOptions {
   /** Overrides the logger built from config (tests pass `false` or a stream). */
@@ -52,6 +53,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(databasePlugin)
   await app.register(authPlugin)
   await app.register(rateLimitPlugin)
+  await app.register(realtimePlugin)
 
   const users = createUsersService({ prisma: app.prisma, events: app.events })
 

@@ -43,6 +43,43 @@ export const ConfigSchema = Type.Object({
   ADMIN_API_KEY: Type.Optional(
     Type.String({ pattern: '^wha_[A-Za-z0-9]{12}[A-Za-z0-9]{32}$', description: 'Application key created with exactly this value (wha_ + 44 alphanumerics)' }),
   ),
+  // --- websockets (all socket families)
+  ALLOWED_ORIGINS: Type.String({ default: '', description: "Comma-separated origins allowed to open console/channel sockets: exact origins, '*', or anchored regexes (^...$). PUBLIC_URL's origin is always allowed" }),
+  ALLOW_MISSING_ORIGIN: Type.Optional(Type.Boolean({ description: "Accept sockets without an Origin header (non-browser clients). Default: only when ALLOWED_ORIGINS contains '*'" })),
+  WS_MAX_PAYLOAD: Int(65_536, 1024, 16_777_216, 'Largest inbound websocket frame ws will buffer, in bytes (protocols enforce smaller limits)'),
+  WS_PERMESSAGE_DEFLATE: Bool(false, 'Offer permessage-deflate compression (costs CPU per message)'),
+  WS_PING_INTERVAL: Int(25, 1, 3600, 'Seconds between keepalive pings; a peer missing one ping is dropped'),
+  WS_BACKLOG_SOFT: Int(65_536, 1024, 1_073_741_824, 'Buffered bytes per socket above which droppable messages are collapsed'),
+  WS_BACKLOG_HARD: Int(1_048_576, 4096, 1_073_741_824, 'Buffered bytes per socket above which a must-deliver message disconnects the client (close 4008)'),
+  WS_MAX_CONNECTIONS: Int(1000, 1, 1_000_000, 'Channel sockets open at once, in total'),
+  WS_MAX_CONNECTIONS_PER_USER: Int(100, 1, 1_000_000, 'Channel sockets open at once per user'),
+  WS_CONNECTIONS_PER_MINUTE: Int(10, 1, 1_000_000, 'New channel sockets per minute per user (and per IP before authentication)'),
+  WS_MESSAGES_PER_SECOND: Int(100, 1, 1_000_000, 'Inbound messages per second per channel socket'),
+  WS_MAX_MESSAGE_BYTES: Int(1024, 64, 1_048_576, 'Largest inbound channel message in bytes (larger closes with 1009)'),
+  WS_MAX_BATCH: Int(50, 1, 1000, 'Most messages in one channel batch'),
+  CHANNEL_AUTH_TIMEOUT: Int(10, 1, 600, 'Seconds a channel socket may stay unauthenticated'),
+  // --- game-server consoles
+  NODE_NAME: Type.String({ default: 'default', pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Name of this instance as a node that runs game servers' }),
+  CONSOLE_AUTH_TIMEOUT: Int(30, 1, 600, 'Seconds a console socket may stay unauthenticated'),
+  CONSOLE_HISTORY_LINES: Int(150, 1, 10_000, "Lines replayed by 'send logs'"),
+  CONSOLE_BUFFER_LINES: Int(1000, 10, 100_000, 'Console lines kept per server in memory'),
+  CONSOLE_MAX_SOCKETS: Int(30, 1, 10_000, 'Authenticated console sockets per server'),
+  CONSOLE_THROTTLE_LINES: Int(2000, 10, 1_000_000, 'Console lines per throttle period before output is dropped (Wings: 2000)'),
+  CONSOLE_THROTTLE_PERIOD_MS: Int(100, 10, 60_000, 'Console throttle period in ms (Wings: 100)'),
+  STOP_TIMEOUT: Int(30, 1, 3600, 'Seconds a stopping server gets before it is killed'),
+  STATS_INTERVAL_MS: Int(1000, 100, 60_000, 'Period of server stats while running'),
+  DEMO_SERVER: Type.Optional(Type.Boolean({ description: 'Create the demo game server on first start. Default: in embedded mode' })),
+  // --- IoT channels
+  DEVICE_OFFLINE_AFTER: Int(60, 1, 86_400, 'Seconds of silence after which a device is offline'),
+  TELEMETRY_MAX_READINGS: Int(1000, 1, 100_000, 'Most readings in one ingestion request'),
+  SYSTEM_STATUS_INTERVAL: Int(5, 1, 3600, 'Default period of system_status_update in seconds'),
+  // --- user events socket (seed 001); also settable as websocket.port / websocket.approvedSocketDomains in CONFIG_FILE
+  USER_EVENTS_PORT: Type.Optional(Int(0, 0, 65535, 'Extra port for the user events socket; unset or equal to PORT serves it at /ws/users')),
+  APPROVED_SOCKET_DOMAINS: Type.Array(Type.String({ maxLength: 1000 }), { default: [], maxItems: 1000, description: 'JSON array of regexes matched against the Origin of user-event sockets; empty refuses all' }),
+  USER_EVENTS_REQUIRE_KEY: Bool(false, 'Also require an application API key in the Authorization header of user-event sockets'),
+  // --- scale-out
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis URL; enables the multi-instance backplane' })),
+  METRICS_REQUIRE_KEY: Bool(false, 'Require an application API key for /metrics'),
   // --- operations
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),

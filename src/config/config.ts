@@ -32,6 +32,33 @@ function readJsonFile(path: string, problems: string[]): RawSource {
   }
 }
 
+/**
+ * The seed's config.json shape: `websocket.port` and `websocket.approvedSocketDomains` map to
+ * USER_EVENTS_PORT and APPROVED_SOCKET_DOMAINS; any other top-level key is a variable name.
+ */
+function fromConfigFile(file: RawSource): RawSource {
+  const out: RawSource = { ...file }
+  const ws = file.websocket
+  if (ws && typeof ws === 'object' && !Array.isArray(ws)) {
+    const w = ws as Record<string, unknown>
+    if (w.port !== undefined) out.USER_EVENTS_PORT = w.port
+    if (w.approvedSocketDomains !== undefined) out.APPROVED_SOCKET_DOMAINS = w.approvedSocketDomains
+  }
+  delete out.websocket
+  return out
+}
+
+/** Environment values are strings; a JSON array variable is given as JSON text. */
+function parseJsonArrays(src: RawSource): RawSource {
+  const v = src.APPROVED_SOCKET_DOMAINS
+  if (typeof v !== 'string') return src
+  try {
+    return { ...src, APPROVED_SOCKET_DOMAINS: JSON.parse(v) as unknown }
+  } catch {
+    return src // left as a string: validation reports it as "must be array"
+  }
+}
+
 function readDotenv(cwd: string): RawSource {
   try {
     return parseDotenv(readFileSync(resolve(cwd, '.env')))
@@ -70,12 +97,12 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const cwd = opts.cwd ?? process.cwd()
   const problems: string[] = []
   const configFile = configFileFromArgv(opts.argv ?? []) ?? (env.CONFIG_FILE as string | undefined)
-  const fromFile = configFile ? readJsonFile(resolve(cwd, configFile), problems) : {}
+  const fromFile = configFile ? fromConfigFile(readJsonFile(resolve(cwd, configFile), problems)) : {}
   const fromDotenv = opts.dotenv === false ? {} : readDotenv(cwd)
 
   const known = Object.keys(ConfigSchema.properties)
   const merged: RawSource = {}
-  for (const src of [withoutEmpty(fromFile), withoutEmpty(fromDotenv), withoutEmpty(env as RawSource)]) {
+  for (const src of [withoutEmpty(fromFile), parseJsonArrays(withoutEmpty(fromDotenv)), parseJsonArrays(withoutEmpty(env as RawSource))]) {
     for (const key of known) if (key in src) merged[key] = src[key]
   }
   const candidate = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, merged))

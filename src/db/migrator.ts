@@ -66,13 +66,25 @@ export class MigrationError extends Error {
   }
 }
 
+/** The engine's span trace ("   0: sql_schema_connector::…") follows the message proper. */
+function withoutSpanTrace(text: string): string {
+  const lines = text.split('\n')
+  const cut = lines.findIndex((line) => /^\s*\d+: \S/.test(line))
+  const kept = (cut === -1 ? lines : lines.slice(0, cut)).map((l) => l.trim()).filter(Boolean)
+  // "external connector error" only says the adapter raised it; the next line says what.
+  if (kept.length > 1 && kept[0] === 'external connector error') kept.shift()
+  return kept.join('\n')
+}
+
 function toMigrationError(err: unknown, what: string): MigrationError {
   if (err instanceof MigrationError) return err
-  const code = err instanceof SchemaEngineError ? err.code : undefined
   const detail = err instanceof Error ? err.message : String(err)
-  const migration = /Migration name: (\S+)/.exec(detail)?.[1]
+  const migration = /Migration name: (\S+)/.exec(detail)?.[1] ?? /migration_name="([^"]+)"/.exec(detail)?.[1]
+  // The wasm engine reports a failing migration script without the CLI's P3018 wrapper; it is
+  // the same situation, so give it the same code.
+  const code = (err instanceof SchemaEngineError ? err.code : undefined) ?? (migration ? 'P3018' : undefined)
   const head = migration ? `${what}: migration \`${migration}\` failed` : `${what} failed`
-  return new MigrationError(`${head}${code ? ` (${code})` : ''}: ${detail.trim()}`, code, migration, err)
+  return new MigrationError(`${head}${code ? ` (${code})` : ''}: ${withoutSpanTrace(detail)}`, code, migration, err)
 }
 
 const silentLogger: MigrationLogger = { info() {}, warn() {}, error() {} }
@@ -165,6 +177,32 @@ function isPgAdapter(adapter: SqlDriverAdapter): adapter is PgAdapterLike {
   return typeof (adapter as Partial<PgAdapterLike>).underlyingDriver === 'function'
 }
 
+/** OIDs: Postgres' internal single-byte `"char"` type, and `text`. */
+const PG_CHAR_OID = 18
+const PG_TEXT_OID = 25
+
+/**
+ * adapter-pg 7.10 dropped the mapping of the internal `"char"` type (pg_class.relkind,
+ * pg_constraint.contype…) and rejects such columns as unsupported, which breaks the engine's
+ * introspection of a live database ("Column type 'char' could not be deserialized"). pg already
+ * returns those values as one-character strings; relabel the columns as text on the migrator's
+ * own pool so the adapter passes them through (the engine reads them as text).
+ */
+function reportCharColumnsAsText(pool: pg.Pool): void {
+  const query = pool.query.bind(pool) as (config: pg.QueryConfig) => Promise<pg.QueryResult>
+  const relabel = (result: pg.QueryResult): pg.QueryResult => {
+    for (const field of result.fields ?? []) if (field.dataTypeID === PG_CHAR_OID) field.dataTypeID = PG_TEXT_OID
+    return result
+  }
+  Object.defineProperty(pool, 'query', {
+    configurable: true,
+    writable: true,
+    // adapter-pg only calls query(config) and awaits the promise; the script runner calls
+    // query(text). Both return promises, which is all this wrapper supports.
+    value: (config: pg.QueryConfig) => query(config).then(relabel),
+  })
+}
+
 /**
  * For adapter-pg: one dedicated connection (a pool of max 1 with the factory pool's settings, so
  * lock, scripts and unlock share a session) and whole-script execution. Falls back to the
@@ -183,6 +221,7 @@ async function connectPgForMigrations(factory: SqlDriverAdapterFactory, log: Mig
   const config: pg.PoolConfig = { ...options, password: options.password, max: 1, min: 0 }
   const adapter = await new PrismaPg(config).connect()
   const pool = adapter.underlyingDriver()
+  reportCharColumnsAsText(pool)
   Object.defineProperty(adapter, 'executeScript', {
     configurable: true,
     writable: true,

@@ -6,11 +6,11 @@
  *  - a broken migration rejects with a clear MigrationError, is recorded as failed in
  *    `_prisma_migrations`, blocks later runs (P3009), and never leaks an unhandled rejection.
  */
-import { cp, mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import pg from 'pg'
 import { PGlite } from '@electric-sql/pglite'
 import { PrismaPg } from '@prisma/adapter-pg'
@@ -29,6 +29,9 @@ import {
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const MIGRATIONS_DIR = join(root, 'prisma', 'migrations')
 const SCHEMA_PATH = join(root, 'prisma', 'schema.prisma')
+
+/** The key of `SELECT pg_advisory_lock(72707369)`, which the engine takes around migrations. */
+const PRISMA_MIGRATE_LOCK_KEY = 72707369
 
 const unhandled: unknown[] = []
 const onUnhandled = (reason: unknown) => unhandled.push(reason)
@@ -73,6 +76,12 @@ const BROKEN = `CREATE TABLE "half_applied" ("id" INTEGER);
 SELECT * FROM "no_such_table";
 `
 
+/** The first lines of a diff, for failure diagnostics. */
+function brief(sql: string): string {
+  const lines = sql.split('\n')
+  return lines.length > 12 ? [...lines.slice(0, 12), `… (${lines.length - 12} more lines)`].join('\n') : sql
+}
+
 interface Queryer {
   rows<R>(sql: string): Promise<R[]>
 }
@@ -81,7 +90,7 @@ type MigrationRow = { migration_name: string; finished_at: unknown; rolled_back_
 
 /** The checks shared by the PGlite and PostgreSQL runs. */
 async function migrationSuite(
-  tt: typeof t,
+  tt: Test,
   name: string,
   freshDatabase: () => Promise<{ factory: () => SqlDriverAdapterFactory; db: Queryer }>,
 ): Promise<void> {
@@ -98,7 +107,7 @@ async function migrationSuite(
     tt.equal(first.applied.length, committed, 'every committed migration is applied')
 
     const drift = await diffDatabaseToSchema(factory(), schema)
-    tt.ok(isEmptyMigrationScript(drift), `database after migrations == schema.prisma (diff: ${JSON.stringify(drift)})`)
+    tt.ok(isEmptyMigrationScript(drift), 'database after migrations == schema.prisma', { diff: brief(drift) })
 
     const second = await applyMigrations({ adapterFactory: factory(), migrationsDir: MIGRATIONS_DIR, schemaPath: SCHEMA_PATH, log: memoryLog() })
     tt.same(second.applied, [], 'second run applies nothing')
@@ -127,7 +136,10 @@ async function migrationSuite(
     )
     tt.type(err, MigrationError, 'rejects with a MigrationError')
     const me = err as MigrationError
+    tt.comment(me.message)
     tt.equal(me.code, 'P3018', 'Prisma code for "a migration failed to apply"')
+    tt.match(me.message, /^applying database migrations: migration `29990101000000_broken` failed \(P3018\): /, 'reads clearly')
+    tt.notMatch(me.message, /sql_schema_connector::/, 'without the engine span trace')
     tt.equal(me.migration, '29990101000000_broken', 'names the failing migration')
     tt.match(me.message, /29990101000000_broken/, 'message names the migration')
     tt.match(me.message, /no_such_table/, 'message carries the database error')
@@ -155,7 +167,6 @@ async function migrationSuite(
 }
 
 async function readdirNames(dir: string): Promise<string[]> {
-  const { readdir } = await import('node:fs/promises')
   return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name)
 }
 
@@ -167,7 +178,9 @@ t.test('schema diffs', async (t) => {
   const changed = schema.replace(/model User \{/, 'model User {\n  nickname String?')
   t.match(await diffSchemas(schema, changed), /ALTER TABLE "users" ADD COLUMN\s+"nickname" TEXT/, 'an added field becomes ALTER TABLE')
   const pending = await diffMigrationsToSchema(MIGRATIONS_DIR, schema)
-  t.ok(isEmptyMigrationScript(pending), `committed migrations cover schema.prisma (pending: ${JSON.stringify(pending)})`)
+  t.ok(isEmptyMigrationScript(pending), 'committed migrations cover schema.prisma (else: npm run db:migration:new -- <name>)', {
+    pending: brief(pending),
+  })
   await t.rejects(diffSchemas(null, 'model Broken {'), MigrationError, 'an invalid schema rejects')
 })
 
@@ -252,7 +265,12 @@ t.test('PostgreSQL', async (t) => {
     await applyMigrations({ adapterFactory: new PrismaPg(pool), migrationsDir: dir, schemaPath: SCHEMA_PATH, log: memoryLog() }).catch(
       () => undefined, // this database holds the failed migration from the previous test; only locks matter here
     )
-    const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'`)
+    // pg_locks is cluster-wide: look only at Prisma's migration lock key in this database.
+    const { rows } = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_locks
+        WHERE locktype = 'advisory' AND objid = ${PRISMA_MIGRATE_LOCK_KEY}
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    )
     tt.equal(rows[0]?.n, 0, 'the engine lock was released on the connection that took it')
     tt.equal(pool.totalCount <= 4, true, 'the app pool is still usable')
   })

@@ -1,0 +1,171 @@
+/**
+ * One websocket as the hub sees it: its subscriptions, counters and a bounded outbound backlog
+ * with two lanes. Droppable messages (stats, telemetry samples, system status) are held back
+ * once the socket's backlog passes the soft limit and collapsed to the latest per key; the client
+ * is told how many were collapsed when it catches up. Must-deliver messages (console lines,
+ * status, alerts) are always written, but one that would push the backlog past the hard limit
+ * closes the socket with SLOW_CONSUMER instead, so a client that stops reading costs at most
+ * `hardLimitBytes` of memory, whatever the publish rate.
+ */
+import type { Socket } from 'node:net'
+import type { WebSocket } from 'ws'
+import { CLOSE, type CloseCode } from './close-codes.js'
+import { prepareFrame, type PreparedFrame } from './frame.js'
+import type { Subscription } from './subscription.js'
+
+export type Lane = 'droppable' | 'reliable'
+
+export interface BacklogLimits {
+  /** Above this many buffered bytes, droppable messages are collapsed instead of written. */
+  softLimitBytes: number
+  /** A must-deliver message that would exceed this closes the socket (SLOW_CONSUMER). */
+  hardLimitBytes: number
+}
+
+export interface ConnectionCounters {
+  messagesIn: number
+  messagesOut: number
+  bytesOut: number
+  collapsed: number
+}
+
+/** The parts of ws's private state the raw-frame fast path needs (ws 8 has no public API for it). */
+interface WsInternals {
+  _socket?: Socket
+  _sender?: { _state: number; _queue: unknown[] }
+}
+
+let nextId = 1
+
+export class Connection<M = unknown> {
+  readonly id = nextId++
+  readonly subs = new Set<Subscription>()
+  readonly counters: ConnectionCounters = { messagesIn: 0, messagesOut: 0, bytesOut: 0, collapsed: 0 }
+  /** Sequence of the last publication written, so overlapping subscriptions deliver once. */
+  lastSeq = 0
+  alive = true
+  closed = false
+  /** The close code wirehub sent, if wirehub closed the socket. */
+  closeCode: number | null = null
+  /** Protocol-specific notice sent after droppable messages were collapsed (null: none). */
+  collapsedNotice: ((count: number) => string | null) | null = null
+  private readonly raw: boolean
+  private readonly socket: Socket | undefined
+  private pending: Map<string, PreparedFrame> | null = null
+  private collapsedSinceNotice = 0
+  private waitingForDrain = false
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly kind: string,
+    public meta: M,
+    private readonly limits: BacklogLimits,
+    private readonly onClosed: (conn: Connection<M>) => void,
+  ) {
+    const internals = ws as unknown as WsInternals
+    this.socket = internals._socket
+    this.raw = !!this.socket && !ws.extensions.includes('permessage-deflate')
+    ws.once('close', () => this.dispose())
+  }
+
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount
+  }
+
+  /** Writes a prepared frame on a lane; returns false when it was not written now. */
+  send(frame: PreparedFrame, lane: Lane, collapseKey = ''): boolean {
+    if (this.closed || this.ws.readyState !== 1) return false
+    const buffered = this.ws.bufferedAmount
+    if (lane === 'droppable') {
+      if (buffered > this.limits.softLimitBytes || this.pending) {
+        this.collapse(collapseKey, frame)
+        return false
+      }
+    } else if (buffered + frame.bytes.length > this.limits.hardLimitBytes) {
+      this.close(CLOSE.SLOW_CONSUMER)
+      return false
+    }
+    this.write(frame)
+    return true
+  }
+
+  /** Sends a protocol reply (auth results, errors, pongs) on the must-deliver lane. */
+  sendText(text: string): boolean {
+    return this.send(prepareFrame(text), 'reliable')
+  }
+
+  close(code: CloseCode, detail?: string): void {
+    if (this.closed) return
+    this.closed = true
+    this.closeCode = code.code
+    try {
+      this.ws.close(code.code, (detail ?? code.reason).slice(0, 120))
+    } catch {
+      this.ws.terminate()
+    }
+    // A client that does not read never sees the close frame; do not wait for it forever.
+    setTimeout(() => this.ws.terminate(), 5000).unref()
+    this.dispose()
+  }
+
+  terminate(): void {
+    this.closed = true
+    this.ws.terminate()
+    this.dispose()
+  }
+
+  private write(frame: PreparedFrame): void {
+    const sender = (this.ws as unknown as WsInternals)._sender
+    // The raw path is only safe when ws has nothing of its own queued (it queues only while
+    // compressing or reading a Blob); otherwise frames could interleave.
+    if (this.raw && sender && sender._state === 0 && sender._queue.length === 0) this.socket!.write(frame.bytes)
+    else this.ws.send(frame.text)
+    this.counters.messagesOut++
+    this.counters.bytesOut += frame.bytes.length
+  }
+
+  private collapse(key: string, frame: PreparedFrame): void {
+    if (!this.pending) this.pending = new Map()
+    if (this.pending.has(key)) {
+      this.counters.collapsed++
+      this.collapsedSinceNotice++
+      this.pending.delete(key) // re-insert keeps the map ordered by latest arrival
+    } else if (this.pending.size >= 1024) {
+      // Bounded: with more distinct keys than this, the oldest pending sample is dropped.
+      this.pending.delete(this.pending.keys().next().value as string)
+      this.counters.collapsed++
+      this.collapsedSinceNotice++
+    }
+    this.pending.set(key, frame)
+    if (!this.waitingForDrain && this.socket) {
+      this.waitingForDrain = true
+      this.socket.once('drain', () => this.flushPending())
+      // The socket may already be below its high-water mark (no 'drain' will come).
+      if (this.socket.writableLength === 0) setImmediate(() => this.flushPending())
+    }
+  }
+
+  private flushPending(): void {
+    this.waitingForDrain = false
+    const pending = this.pending
+    if (!pending || this.closed) return
+    if (this.ws.bufferedAmount > this.limits.softLimitBytes) {
+      this.waitingForDrain = true
+      this.socket!.once('drain', () => this.flushPending())
+      return
+    }
+    this.pending = null
+    if (this.collapsedSinceNotice > 0 && this.collapsedNotice) {
+      const notice = this.collapsedNotice(this.collapsedSinceNotice)
+      if (notice) this.write(prepareFrame(notice))
+    }
+    this.collapsedSinceNotice = 0
+    for (const frame of pending.values()) this.write(frame)
+  }
+
+  private dispose(): void {
+    this.closed = true
+    this.pending = null
+    this.onClosed(this)
+  }
+}

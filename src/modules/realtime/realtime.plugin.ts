@@ -1,0 +1,40 @@
+/**
+ * Registers @fastify/websocket (one ws server for every socket route) and the shared hub, and
+ * decorates `app.hub` and `app.originPolicy`. On shutdown every socket is closed with 1001.
+ */
+import fp from 'fastify-plugin'
+import websocket from '@fastify/websocket'
+import { compileOriginPolicy, type OriginPolicy } from '../../lib/origin-policy.js'
+import { Hub } from './hub.js'
+import type { Broker } from './broker.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    hub: Hub
+    originPolicy: OriginPolicy
+  }
+}
+
+export default fp(
+  async function realtimePlugin(app, opts: { broker?: Broker }) {
+    const cfg = app.config
+    await app.register(websocket, {
+      options: {
+        maxPayload: cfg.WS_MAX_PAYLOAD,
+        perMessageDeflate: cfg.WS_PERMESSAGE_DEFLATE,
+      },
+    })
+    const hub = new Hub({
+      ...(opts.broker ? { broker: opts.broker } : {}),
+      log: app.log.child({ module: 'hub' }),
+      limits: { softLimitBytes: cfg.WS_BACKLOG_SOFT, hardLimitBytes: cfg.WS_BACKLOG_HARD },
+      pingIntervalMs: cfg.WS_PING_INTERVAL * 1000,
+    })
+    app.decorate('hub', hub)
+    app.decorate('originPolicy', compileOriginPolicy({ entries: cfg.ALLOWED_ORIGINS, allowMissing: cfg.ALLOW_MISSING_ORIGIN, selfOrigin: () => cfg.publicUrl }))
+    app.addHook('preClose', async () => {
+      await hub.close()
+    })
+  },
+  { name: 'realtime', dependencies: ['config'] },
+)
