@@ -24,6 +24,9 @@ import { createUsersService } from './modules/users/users.service.js'
 import { bootstrapAdmin } from './modules/users/bootstrap-admin.js'
 import { systemRoutes } from './modules/system/system.routes.js'
 import realtimePlugin from './modules/realtime/realtime.plugin.js'
+import serversModule from './modules/servers/servers.plugin.js'
+import channelsModule from './modules/channels/channels.plugin.js'
+import userEventsModule from './modules/user-events/user-events.plugin.js'
 
 export interface BuildOptions {
   /** Overrides the logger built from config (tests pass `false` or a stream). */
@@ -75,6 +78,11 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     },
     { prefix: '/api/application' },
   )
+
+  // Domain modules: each registers its own routes, sockets and services.
+  await app.register(serversModule)
+  await app.register(channelsModule)
+  await app.register(userEventsModule)
 
   app.addHook('onReady', async () => {
     await bootstrapAdmin({ cfg: config, prisma: app.prisma, users, apiKeys: app.apiKeys, log: app.log })
