@@ -79,13 +79,15 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     { prefix: '/api/application' },
   )
 
+  // First start: the administrator exists before any module's onReady hook runs.
+  app.addHook('onReady', async () => {
+    await bootstrapAdmin({ cfg: config, prisma: app.prisma, users, apiKeys: app.apiKeys, log: app.log })
+  })
+
   // Domain modules: each registers its own routes, sockets and services.
   await app.register(serversModule)
   await app.register(channelsModule)
   await app.register(userEventsModule)
 
-  app.addHook('onReady', async () => {
-    await bootstrapAdmin({ cfg: config, prisma: app.prisma, users, apiKeys: app.apiKeys, log: app.log })
-  })
   return app
 }
