@@ -33,7 +33,8 @@ async function main() {
   }
   const address = app.server.address()
   if (!config.PUBLIC_URL && address && typeof address === 'object') {
-    config.publicUrl = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${address.port}`
+    // PORT=0 binds a free port: the default public URL must name the port actually bound.
+    config.publicUrl = config.publicUrl.replace(/:\d+$/, `:${address.port}`)
   }
   app.log.info({ ms: Math.round(performance.now() - started), url: config.publicUrl, embedded: config.embedded }, 'wirehub started')
 

@@ -74,7 +74,7 @@ export const ConfigSchema = Type.Object({
   TELEMETRY_MAX_READINGS: Int(1000, 1, 100_000, 'Most readings in one ingestion request'),
   SYSTEM_STATUS_INTERVAL: Int(5, 1, 3600, 'Default period of system_status_update in seconds'),
   // --- user events socket (seed 001); also settable as websocket.port / websocket.approvedSocketDomains in CONFIG_FILE
-  USER_EVENTS_PORT: Type.Optional(Int(0, 0, 65535, 'Extra port for the user events socket; unset or equal to PORT serves it at /ws/users')),
+  USER_EVENTS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Extra port for the user events socket (0: any free port); unset or equal to PORT serves it only at /ws/users' })),
   APPROVED_SOCKET_DOMAINS: Type.Array(Type.String({ maxLength: 1000 }), { default: [], maxItems: 1000, description: 'JSON array of regexes matched against the Origin of user-event sockets; empty refuses all' }),
   USER_EVENTS_REQUIRE_KEY: Bool(false, 'Also require an application API key in the Authorization header of user-event sockets'),
   // --- scale-out

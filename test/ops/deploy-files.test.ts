@@ -1,0 +1,202 @@
+/**
+ * The deployment files stay correct on a machine without a Docker engine: docker-compose.yml
+ * passes dclint (current compose spec plus its best-practice rules), the Dockerfile passes
+ * dockerfile-utils' validator and keeps its structural promises (multi-stage, Prisma client
+ * generated at build time, non-root, health check, exec-form CMD so node receives SIGTERM), and
+ * .env.example documents every configuration variable with its real default.
+ */
+import { execFile } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import t from 'tap'
+import { DockerfileParser, type Copy, type Instruction, type JSONInstruction } from 'dockerfile-ast'
+import { validate } from 'dockerfile-utils'
+import { parse as parseYaml } from 'yaml'
+import { ConfigSchema } from '../../src/config/config.schema.js'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const read = (file: string) => readFileSync(join(ROOT, file), 'utf8')
+const CONFIG_KEYS = Object.keys(ConfigSchema.properties)
+const SCHEMA = ConfigSchema.properties as Record<string, { default?: unknown }>
+
+// LSP DiagnosticSeverity: 1 = error, 2 = warning (3/4 are information/hint).
+const SEVERITY_ERROR = 1
+const SEVERITY_WARNING = 2
+
+t.test('docker-compose.yml passes dclint with no errors or warnings', async (t) => {
+  const bin = join(dirname(createRequire(import.meta.url).resolve('dclint/package.json')), 'bin', 'dclint.cjs')
+  let stdout = ''
+  let code = 0
+  try {
+    ;({ stdout } = await promisify(execFile)(process.execPath, [bin, '--formatter', 'json', '--color', 'false', 'docker-compose.yml'], { cwd: ROOT }))
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string }
+    code = e.code ?? 1
+    stdout = e.stdout ?? ''
+  }
+  const report = JSON.parse(stdout) as { filePath: string; errorCount: number; warningCount: number; messages: unknown[] }[]
+  t.equal(report.length, 1, 'dclint linted exactly one file')
+  t.match(report[0]?.filePath, /docker-compose\.yml$/)
+  t.same(report[0]?.messages, [], 'no findings')
+  t.equal(report[0]?.errorCount, 0)
+  t.equal(report[0]?.warningCount, 0)
+  t.equal(code, 0, 'dclint exits 0')
+})
+
+t.test('docker-compose.yml wires wirehub to postgres and shuts down gracefully', async (t) => {
+  type Service = {
+    environment?: Record<string, unknown>
+    depends_on?: Record<string, { condition: string }>
+    stop_grace_period?: string
+    healthcheck?: { test: string[] }
+    profiles?: string[]
+  }
+  const compose = parseYaml(read('docker-compose.yml')) as { version?: unknown; services: Record<string, Service>; volumes: Record<string, unknown> }
+  t.notOk('version' in compose, 'no obsolete version key')
+  const app = compose.services.wirehub
+  if (!app) return t.fail('no wirehub service')
+  t.same(Object.keys(compose.services).sort(), ['postgres', 'redis', 'wirehub'])
+  t.same(compose.services.redis?.profiles, ['scale'], 'redis only with --profile scale')
+
+  const env = app.environment ?? {}
+  for (const name of Object.keys(env)) t.ok(CONFIG_KEYS.includes(name), `${name} is a configuration variable`)
+  t.equal(env.HOST, '0.0.0.0', 'listens on all container interfaces')
+  t.match(String(env.DATABASE_URL), /^postgresql:\/\/[^@]+@postgres:5432\//, 'DATABASE_URL points at the postgres service')
+  t.match(String(env.SOCKET_TOKEN_SECRET), /^\$\{SOCKET_TOKEN_SECRET:\?/, 'SOCKET_TOKEN_SECRET is required')
+  t.equal(app.depends_on?.postgres?.condition, 'service_healthy')
+  t.ok(app.healthcheck?.test.length, 'wirehub has a healthcheck')
+  t.ok(compose.services.postgres?.healthcheck?.test.join(' ').includes('pg_isready'), 'postgres healthcheck uses pg_isready')
+
+  const grace = /^(\d+)s$/.exec(app.stop_grace_period ?? '')
+  const shutdownTimeout = SCHEMA.SHUTDOWN_TIMEOUT?.default as number
+  t.ok(grace && Number(grace[1]) > shutdownTimeout, `stop_grace_period exceeds SHUTDOWN_TIMEOUT (${shutdownTimeout}s)`)
+})
+
+t.test('Dockerfile', async (t) => {
+  const text = read('Dockerfile')
+
+  t.test('dockerfile-utils reports no errors or warnings', async (t) => {
+    const problems = validate(text).filter((d) => d.severity === SEVERITY_ERROR || d.severity === SEVERITY_WARNING)
+    t.same(
+      problems.map((d) => `line ${d.range.start.line + 1}: ${d.message}`),
+      [],
+    )
+  })
+
+  const df = DockerfileParser.parse(text)
+  const instructions = df.getInstructions()
+  const froms = df.getFROMs()
+  const lastFrom = froms.at(-1)
+  const lastFromLine = lastFrom?.getRange().start.line ?? 0
+  const finalStage = instructions.filter((i) => i.getRange().start.line > lastFromLine)
+  const buildStages = instructions.filter((i) => i.getRange().start.line < lastFromLine)
+  const of = (list: Instruction[], keyword: string) => list.filter((i) => i.getKeyword() === keyword)
+  const args = (i: Instruction | undefined) => i?.getArguments().map((a) => a.getValue()) ?? []
+  const fromStage = (c: Instruction) => (c as Copy).getFlags().find((f) => f.getName() === 'from')?.getValue() ?? undefined
+
+  t.test('is multi-stage', async (t) => {
+    t.ok(froms.length >= 2, `${froms.length} FROM instructions`)
+  })
+
+  t.test('generates the Prisma client in a build stage and copies it into the final stage', async (t) => {
+    const runs = of(buildStages, 'RUN').map((i) => i.getArgumentsContent() ?? '')
+    t.ok(
+      runs.some((r) => /prisma-generate\.mjs|prisma generate/.test(r)),
+      'a build-stage RUN runs prisma generate',
+    )
+    const stage = froms[0]?.getBuildStage()
+    t.ok(
+      of(finalStage, 'COPY').some((c) => stage && fromStage(c) === stage && args(c).some((a) => a.includes('src/generated'))),
+      'the final stage copies src/generated from the build stage',
+    )
+  })
+
+  t.test('runs as a non-root user', async (t) => {
+    const user = args(of(finalStage, 'USER').at(-1))[0]
+    t.ok(user, 'final stage has USER')
+    t.notOk(/^(root|0)(:|$)/.test(user ?? 'root'), `USER ${user} is not root`)
+  })
+
+  t.test('has a HEALTHCHECK that probes the app', async (t) => {
+    const hc = of(finalStage, 'HEALTHCHECK').at(-1)
+    t.ok(hc, 'final stage has HEALTHCHECK')
+    t.notMatch(hc?.getArgumentsContent() ?? '', /^NONE/i)
+    t.match(hc?.getArgumentsContent() ?? '', /\/health/)
+  })
+
+  t.test('CMD is exec form and starts node directly', async (t) => {
+    const cmd = of(finalStage, 'CMD').at(-1) as JSONInstruction | undefined
+    t.ok(cmd, 'final stage has CMD')
+    t.ok(cmd?.getOpeningBracket(), 'exec (JSON) form, so node is PID 1 and receives SIGTERM')
+    const argv = cmd?.getJSONStrings().map((s) => s.getJSONValue()) ?? []
+    t.same(argv, ['node', '--import', 'tsx', 'src/server.ts'])
+    t.same(args(of(finalStage, 'STOPSIGNAL').at(-1)), ['SIGTERM'])
+  })
+
+  t.test('final stage listens on all interfaces and keeps data in a volume', async (t) => {
+    const envs = of(finalStage, 'ENV').map((i) => i.getArgumentsContent() ?? '').join(' ')
+    t.match(envs, /\bHOST=0\.0\.0\.0\b/)
+    t.match(envs, /\bDATA_DIR=\/data\b/)
+    t.ok(of(finalStage, 'VOLUME').some((v) => (v.getArgumentsContent() ?? '').includes('/data')), 'VOLUME /data')
+    t.ok(of(finalStage, 'EXPOSE').some((v) => args(v).includes('3000')), 'EXPOSE 3000')
+  })
+
+  t.test('copies only paths that exist and are not excluded by .dockerignore', async (t) => {
+    const ignored = new Set(
+      read('.dockerignore')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#') && !l.startsWith('!')),
+    )
+    for (const copy of of(instructions, 'COPY')) {
+      if (fromStage(copy) !== undefined) continue
+      for (const source of args(copy).slice(0, -1)) {
+        t.ok(existsSync(join(ROOT, source)), `${source} exists`)
+        t.notOk(ignored.has(source), `${source} is not in .dockerignore`)
+      }
+    }
+  })
+})
+
+t.test('.dockerignore keeps secrets and host artefacts out of the build context', async (t) => {
+  const lines = read('.dockerignore').split('\n').map((l) => l.trim())
+  for (const entry of ['node_modules', '.env', '.env.*', 'data', 'src/generated', '.git']) t.ok(lines.includes(entry), `ignores ${entry}`)
+  t.ok(lines.includes('!.env.example'), '.env.example may go in')
+})
+
+t.test('.env.example documents every configuration variable', async (t) => {
+  // Variables read elsewhere than ConfigSchema: CONFIG_FILE (config loader), and the ones only
+  // docker-compose.yml reads.
+  const EXTRA = ['CONFIG_FILE', 'POSTGRES_DB', 'POSTGRES_USER', 'POSTGRES_PASSWORD', 'WIREHUB_BIND', 'WIREHUB_PORT']
+  const lines = read('.env.example').split('\n')
+  const entries = new Map<string, { value: string; commented: boolean; line: number }>()
+  lines.forEach((line, i) => {
+    const m = /^(#\s*)?([A-Z][A-Z0-9_]*)=(.*)$/.exec(line)
+    if (!m) return
+    const name = m[2]!
+    t.notOk(entries.has(name), `${name} appears once`)
+    entries.set(name, { value: m[3]!, commented: Boolean(m[1]), line: i })
+    const prev = lines[i - 1] ?? ''
+    t.ok(prev.startsWith('# ') && !/^#\s*[A-Z][A-Z0-9_]*=/.test(prev), `${name} has a one-line description above it`)
+  })
+
+  const missing = CONFIG_KEYS.filter((k) => !entries.has(k))
+  t.same(missing, [], 'every ConfigSchema property is listed (add "# <description>" and "NAME=<default>")')
+
+  for (const [name, entry] of entries) {
+    if (!(name in SCHEMA)) {
+      t.ok(EXTRA.includes(name), `${name} is a configuration variable or a known docker compose one`)
+      continue
+    }
+    const def = SCHEMA[name]?.default
+    if (def === undefined) {
+      t.ok(entry.commented, `${name} has no default, so it is commented out`)
+    } else if (!entry.commented) {
+      const expected = typeof def === 'object' ? JSON.stringify(def) : String(def)
+      t.equal(entry.value, expected, `${name}'s value is its default`)
+    }
+  }
+})
