@@ -74,9 +74,15 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     async (application) => {
       application.addHook('onRequest', app.requireApplication)
       await application.register(usersRoutes, { users })
-      await application.register(apiKeysRoutes, { prefix: '/api-keys', keyType: KEY_TYPE_APPLICATION, tag: 'application: api keys' })
     },
     { prefix: '/api/application' },
+  )
+  await app.register(
+    async (keys) => {
+      keys.addHook('onRequest', app.requireAdministrator)
+      await keys.register(apiKeysRoutes, { keyType: KEY_TYPE_APPLICATION, tag: 'application: api keys' })
+    },
+    { prefix: '/api/application/api-keys' },
   )
 
   // First start: the administrator exists before any module's onReady hook runs.

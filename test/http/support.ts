@@ -75,3 +75,16 @@ export async function createKey(
   const b = res.json<{ attributes: { identifier: string }; meta: { api_key: string } }>()
   return { key: b.meta.api_key, identifier: b.attributes.identifier }
 }
+
+/** Logs in through `POST /api/auth/login`; returns the cookies to send and the CSRF token. */
+export async function login(
+  app: FastifyInstance,
+  email: string,
+  password: string,
+): Promise<{ cookies: Record<string, string>; csrf: string; session: string }> {
+  const res = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { email, password } })
+  if (res.statusCode !== 200) throw new Error(`login ${email}: ${res.statusCode} ${res.body}`)
+  const session = res.cookies.find((c) => c.name === 'wirehub_session')!.value
+  const csrf = res.cookies.find((c) => c.name === 'wirehub_csrf')!.value
+  return { cookies: { wirehub_session: session, wirehub_csrf: csrf }, csrf, session }
+}

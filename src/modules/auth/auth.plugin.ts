@@ -6,7 +6,7 @@
  */
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { Forbidden, Unauthenticated, WRONG_KEY_FOR_APPLICATION_API, WRONG_KEY_FOR_CLIENT_API } from '../../lib/errors.js'
+import { Forbidden, NOT_AN_ADMIN, Unauthenticated, WRONG_KEY_FOR_APPLICATION_API, WRONG_KEY_FOR_CLIENT_API } from '../../lib/errors.js'
 import { KEY_TYPE_APPLICATION, KEY_TYPE_CLIENT } from './api-key.format.js'
 import { createApiKeyService, type ApiKeyService } from './api-keys.service.js'
 import type { AuthFailure, Principal } from './principal.js'
@@ -23,6 +23,8 @@ declare module 'fastify' {
     requireClient: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
     /** onRequest guard: an application key of an administrator. */
     requireApplication: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+    /** onRequest guard: an administrator's application key or browser session (managing application keys). */
+    requireAdministrator: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
   }
   interface FastifyRequest {
     principal: Principal | null
@@ -101,11 +103,21 @@ export default fp(
       if (p.via === 'key' && p.keyType !== KEY_TYPE_CLIENT) throw new Forbidden(WRONG_KEY_FOR_CLIENT_API)
     })
 
-    app.decorate('requireApplication', async function requireApplication(request: FastifyRequest) {
+    async function requireApplication(request: FastifyRequest) {
       const p = request.principal
       if (!p) throw new Unauthenticated()
       if (p.via !== 'key' || p.keyType !== KEY_TYPE_APPLICATION) throw new Forbidden(WRONG_KEY_FOR_APPLICATION_API)
       if (!p.user.rootAdmin) throw new Forbidden('This API key does not belong to an administrator.')
+    }
+    app.decorate('requireApplication', requireApplication)
+
+    // Application keys are minted by an administrator; without a session path, an administrator
+    // created through the API could never get a first application key (Pterodactyl mints them
+    // from its session-authenticated admin panel). Session writes are CSRF-checked on resolve.
+    app.decorate('requireAdministrator', async function requireAdministrator(request: FastifyRequest) {
+      const p = request.principal
+      if (p?.via !== 'session') return requireApplication(request)
+      if (!p.user.rootAdmin) throw new Forbidden(NOT_AN_ADMIN)
     })
 
     app.addHook('onClose', async () => {

@@ -31,12 +31,21 @@ export function userAttributes(u: UserRow) {
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-/** Prisma's unique-violation error names the violated fields in meta.target. */
+/**
+ * Prisma's unique-violation error names the violated constraint: as fields, as the index name
+ * (`users_username_key`, what @prisma/adapter-pg reports when Postgres names the constraint), or
+ * in meta.target. All of them are searched, so a duplicate username is not reported as email.
+ */
 function uniqueViolation(err: unknown): string | undefined {
-  const e = err as { code?: string; meta?: { target?: unknown; driverAdapterError?: { cause?: { constraint?: { fields?: string[] } } } } }
+  const e = err as {
+    code?: string
+    meta?: { target?: unknown; driverAdapterError?: { cause?: { constraint?: { fields?: string[]; index?: string } } } }
+  }
   if (e?.code !== 'P2002') return undefined
-  const fields = e.meta?.driverAdapterError?.cause?.constraint?.fields ?? (Array.isArray(e.meta?.target) ? (e.meta.target as string[]) : [])
-  return fields.join(',') || String(e.meta?.target ?? 'email')
+  const c = e.meta?.driverAdapterError?.cause?.constraint
+  const target = e.meta?.target
+  const parts = [...(c?.fields ?? []), c?.index, ...(Array.isArray(target) ? target : [target])]
+  return parts.filter((p): p is string => typeof p === 'string').join(',') || 'email'
 }
 
 export function createUsersService(deps: { prisma: Prisma; events: DomainEvents }) {
