@@ -60,7 +60,7 @@ export class Connection<M = unknown> {
     readonly kind: string,
     public meta: M,
     private readonly limits: BacklogLimits,
-    private readonly onClosed: (conn: Connection<M>) => void,
+    private readonly onClosed: (conn: Connection) => void,
   ) {
     const internals = ws as unknown as WsInternals
     this.socket = internals._socket
@@ -166,6 +166,6 @@ export class Connection<M = unknown> {
   private dispose(): void {
     this.closed = true
     this.pending = null
-    this.onClosed(this)
+    this.onClosed(this as Connection)
   }
 }

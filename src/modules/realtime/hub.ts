@@ -67,7 +67,7 @@ export class Hub {
 
   /** Adopts an open websocket; the connection removes itself from every index when it closes. */
   connect<M>(ws: WebSocket, kind: string, meta: M, limits?: Partial<BacklogLimits>): Connection<M> {
-    const conn = new Connection<M>(ws, kind, meta, { ...this.opts.limits, ...limits }, (c) => this.disconnected(c as unknown as Connection))
+    const conn = new Connection<M>(ws, kind, meta, { ...this.opts.limits, ...limits }, (c) => this.disconnected(c))
     this.connections.add(conn as Connection)
     ws.on('pong', () => {
       conn.alive = true

@@ -7,6 +7,7 @@ import websocket from '@fastify/websocket'
 import { compileOriginPolicy, type OriginPolicy } from '../../lib/origin-policy.js'
 import { Hub } from './hub.js'
 import type { Broker } from './broker.js'
+import { RedisBroker } from './redis-broker.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,8 +25,9 @@ export default fp(
         perMessageDeflate: cfg.WS_PERMESSAGE_DEFLATE,
       },
     })
+    const broker = opts.broker ?? (cfg.REDIS_URL ? new RedisBroker(cfg.REDIS_URL, app.log.child({ module: 'redis-broker' })) : undefined)
     const hub = new Hub({
-      ...(opts.broker ? { broker: opts.broker } : {}),
+      ...(broker ? { broker } : {}),
       log: app.log.child({ module: 'hub' }),
       limits: { softLimitBytes: cfg.WS_BACKLOG_SOFT, hardLimitBytes: cfg.WS_BACKLOG_HARD },
       pingIntervalMs: cfg.WS_PING_INTERVAL * 1000,

@@ -1,6 +1,7 @@
 /** Liveness (`/health`: the process answers) and readiness (`/ready`: the database answers). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
+import { RedisBroker } from '../realtime/redis-broker.js'
 
 const Health = Type.Object({ status: Type.String() })
 const Ready = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) })
@@ -25,8 +26,13 @@ export const systemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       } catch (err) {
         checks.database = `unavailable: ${(err as Error).message}`
       }
-      const ok = Object.values(checks).every((c) => c === 'ok')
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks })
+      const ok = checks.database === 'ok'
+      // Redis is reported but not fatal: without it an instance still serves its own clients,
+      // and a load balancer must not drop every instance during a Redis outage.
+      const broker = app.hub.broker
+      const degraded = broker instanceof RedisBroker && broker.status !== 'ready'
+      if (broker instanceof RedisBroker) checks.redis = degraded ? 'unavailable' : 'ok'
+      return reply.code(ok ? 200 : 503).send({ status: ok ? (degraded ? 'degraded' : 'ok') : 'unavailable', checks })
     },
   })
 }
