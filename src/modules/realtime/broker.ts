@@ -16,6 +16,8 @@ export interface Publication {
   lane: Lane
   /** For droppable messages: messages with the same key replace each other when collapsed. */
   collapseKey?: string
+  /** Epoch ms when it was published (set by the hub when fan-out latency is measured). */
+  publishedAt?: number
 }
 
 export interface Broker {

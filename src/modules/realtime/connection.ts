@@ -45,6 +45,8 @@ export class Connection<M = unknown> {
   lastSeq = 0
   alive = true
   closed = false
+  /** Set by the protocol adapter once the socket has authenticated (metrics, sweeps). */
+  authenticated = false
   /** The close code wirehub sent, if wirehub closed the socket. */
   closeCode: number | null = null
   /** Protocol-specific notice sent after droppable messages were collapsed (null: none). */
@@ -61,6 +63,7 @@ export class Connection<M = unknown> {
     public meta: M,
     private readonly limits: BacklogLimits,
     private readonly onClosed: (conn: Connection) => void,
+    private readonly hubCollapsed: () => void = () => {},
   ) {
     const internals = ws as unknown as WsInternals
     this.socket = internals._socket
@@ -128,12 +131,14 @@ export class Connection<M = unknown> {
     if (!this.pending) this.pending = new Map()
     if (this.pending.has(key)) {
       this.counters.collapsed++
+      this.hubCollapsed()
       this.collapsedSinceNotice++
       this.pending.delete(key) // re-insert keeps the map ordered by latest arrival
     } else if (this.pending.size >= 1024) {
       // Bounded: with more distinct keys than this, the oldest pending sample is dropped.
       this.pending.delete(this.pending.keys().next().value as string)
       this.counters.collapsed++
+      this.hubCollapsed()
       this.collapsedSinceNotice++
     }
     this.pending.set(key, frame)

@@ -53,6 +53,10 @@ export class Hub {
   /** Serialisations performed (the encode-once test reads it). */
   encodes = 0
   slowDisconnects = 0
+  /** Droppable messages collapsed or skipped across all connections. */
+  collapsed = 0
+  /** Observer of fan-out latency in seconds (metrics); publish time to the last write. */
+  onFanout: ((seconds: number) => void) | null = null
 
   constructor(private readonly opts: HubOptions) {
     this.broker = opts.broker ?? new MemoryBroker()
@@ -67,7 +71,7 @@ export class Hub {
 
   /** Adopts an open websocket; the connection removes itself from every index when it closes. */
   connect<M>(ws: WebSocket, kind: string, meta: M, limits?: Partial<BacklogLimits>): Connection<M> {
-    const conn = new Connection<M>(ws, kind, meta, { ...this.opts.limits, ...limits }, (c) => this.disconnected(c))
+    const conn = new Connection<M>(ws, kind, meta, { ...this.opts.limits, ...limits }, (c) => this.disconnected(c), () => this.collapsed++)
     this.connections.add(conn as Connection)
     ws.on('pong', () => {
       conn.alive = true
@@ -112,6 +116,7 @@ export class Hub {
   }
 
   publish(pub: Publication): void {
+    if (this.onFanout && pub.publishedAt === undefined) pub.publishedAt = Date.now()
     this.broker.publish(pub)
   }
 
@@ -156,6 +161,7 @@ export class Hub {
     const k = this.kindCounters(pub.topics[0] ?? '')
     k.published++
     k.delivered += delivered
+    if (this.onFanout && pub.publishedAt !== undefined) this.onFanout((Date.now() - pub.publishedAt) / 1000)
   }
 
   /** Every open connection, for revocation sweeps (rare events; O(n) is fine there). */

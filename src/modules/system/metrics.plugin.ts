@@ -1,0 +1,147 @@
+/**
+ * Prometheus metrics at /metrics (prom-client). Gauges that mirror live state (open sockets,
+ * hub counters) are computed at scrape time from the hub rather than updated on every message,
+ * so the hot path pays nothing for them. Modules add their own metrics to `app.metrics.registry`
+ * or use the shared counters below. METRICS_REQUIRE_KEY=true protects the route with an
+ * administrator's application key.
+ */
+import fp from 'fastify-plugin'
+import client from 'prom-client'
+import { RedisBroker } from '../realtime/redis-broker.js'
+
+export interface Metrics {
+  registry: client.Registry
+  /** Inbound socket messages by socket family and message type. */
+  messagesIn: client.Counter<'socket' | 'type'>
+  /** Refused credentials by surface (http, console, channels, users) and reason. */
+  authFailures: client.Counter<'surface' | 'reason'>
+  rateLimited: client.Counter<'surface'>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics
+  }
+}
+
+export default fp(
+  async function metricsPlugin(app) {
+    const registry = new client.Registry()
+    client.collectDefaultMetrics({ register: registry, prefix: 'wirehub_' })
+    const hub = app.hub
+
+    const metrics: Metrics = {
+      registry,
+      messagesIn: new client.Counter({ name: 'wirehub_socket_messages_in_total', help: 'Inbound socket messages', labelNames: ['socket', 'type'], registers: [registry] }),
+      authFailures: new client.Counter({ name: 'wirehub_auth_failures_total', help: 'Refused credentials', labelNames: ['surface', 'reason'], registers: [registry] }),
+      rateLimited: new client.Counter({ name: 'wirehub_rate_limited_total', help: 'Requests or socket messages refused by a rate limit', labelNames: ['surface'], registers: [registry] }),
+    }
+    app.decorate('metrics', metrics)
+
+    new client.Gauge({
+      name: 'wirehub_sockets_open',
+      help: 'Open websockets by socket family',
+      labelNames: ['socket'],
+      registers: [registry],
+      collect() {
+        this.reset()
+        const counts = new Map<string, number>()
+        hub.forEachConnection((c) => counts.set(c.kind, (counts.get(c.kind) ?? 0) + 1))
+        for (const [kind, n] of counts) this.set({ socket: kind }, n)
+      },
+    })
+    new client.Gauge({
+      name: 'wirehub_sockets_authenticated',
+      help: 'Authenticated websockets by socket family',
+      labelNames: ['socket'],
+      registers: [registry],
+      collect() {
+        this.reset()
+        const counts = new Map<string, number>()
+        hub.forEachConnection((c) => {
+          if (c.authenticated) counts.set(c.kind, (counts.get(c.kind) ?? 0) + 1)
+        })
+        for (const [kind, n] of counts) this.set({ socket: kind }, n)
+      },
+    })
+    new client.Counter({
+      name: 'wirehub_messages_published_total',
+      help: 'Publications handed to the hub, by topic kind',
+      labelNames: ['topic'],
+      registers: [registry],
+      collect() {
+        this.reset()
+        for (const [kind, k] of hub.kindStats()) this.inc({ topic: kind }, k.published)
+      },
+    })
+    new client.Counter({
+      name: 'wirehub_messages_out_total',
+      help: 'Messages written to sockets, by topic kind',
+      labelNames: ['topic'],
+      registers: [registry],
+      collect() {
+        this.reset()
+        for (const [kind, k] of hub.kindStats()) this.inc({ topic: kind }, k.delivered)
+      },
+    })
+    new client.Counter({
+      name: 'wirehub_messages_collapsed_total',
+      help: 'Droppable messages collapsed or skipped for clients that fell behind',
+      registers: [registry],
+      collect() {
+        this.reset()
+        this.inc(hub.collapsed)
+      },
+    })
+    new client.Counter({
+      name: 'wirehub_slow_consumer_disconnects_total',
+      help: 'Sockets closed with 4008 because their must-deliver backlog overflowed',
+      registers: [registry],
+      collect() {
+        this.reset()
+        this.inc(hub.slowDisconnects)
+      },
+    })
+    const fanout = new client.Histogram({
+      name: 'wirehub_publish_to_send_seconds',
+      help: 'Time from publish to the last socket write of its fan-out (includes the Redis hop)',
+      buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    })
+    hub.onFanout = (seconds) => fanout.observe(seconds)
+    new client.Gauge({
+      name: 'wirehub_redis_up',
+      help: '1 when the Redis backplane is connected (absent without REDIS_URL)',
+      registers: [registry],
+      collect() {
+        const b = hub.broker
+        if (b instanceof RedisBroker) this.set(b.status === 'ready' ? 1 : 0)
+      },
+    })
+
+    const httpDuration = new client.Histogram({
+      name: 'wirehub_http_request_duration_seconds',
+      help: 'HTTP request durations by route',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    })
+    app.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url ?? 'unmatched'
+      httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000)
+      if (request.authFailure) metrics.authFailures.inc({ surface: 'http', reason: request.authFailure })
+      if (reply.statusCode === 429) metrics.rateLimited.inc({ surface: 'http' })
+    })
+
+    app.get('/metrics', {
+      schema: { tags: ['operations'], hide: false, response: { 200: { type: 'string' } } },
+      config: { rateLimit: false },
+      ...(app.config.METRICS_REQUIRE_KEY ? { onRequest: app.requireApplication } : {}),
+      handler: async (_request, reply) => {
+        reply.type(registry.contentType)
+        return registry.metrics()
+      },
+    })
+  },
+  { name: 'metrics', dependencies: ['config', 'realtime', 'auth'] },
+)
