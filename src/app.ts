@@ -24,6 +24,7 @@ import { createUsersService } from './modules/users/users.service.js'
 import { bootstrapAdmin } from './modules/users/bootstrap-admin.js'
 import { systemRoutes } from './modules/system/system.routes.js'
 import realtimePlugin from './modules/realtime/realtime.plugin.js'
+import metricsPlugin from './modules/system/metrics.plugin.js'
 import serversModule from './modules/servers/servers.plugin.js'
 import channelsModule from './modules/channels/channels.plugin.js'
 import userEventsModule from './modules/user-events/user-events.plugin.js'
@@ -57,6 +58,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(authPlugin)
   await app.register(rateLimitPlugin)
   await app.register(realtimePlugin)
+  await app.register(metricsPlugin)
 
   const users = createUsersService({ prisma: app.prisma, events: app.events })
 
