@@ -25,6 +25,7 @@ import { bootstrapAdmin } from './modules/users/bootstrap-admin.js'
 import { systemRoutes } from './modules/system/system.routes.js'
 import realtimePlugin from './modules/realtime/realtime.plugin.js'
 import metricsPlugin from './modules/system/metrics.plugin.js'
+import clusterPlugin from './modules/cluster/cluster.plugin.js'
 import serversModule from './modules/servers/servers.plugin.js'
 import channelsModule from './modules/channels/channels.plugin.js'
 import userEventsModule from './modules/user-events/user-events.plugin.js'
@@ -59,6 +60,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(rateLimitPlugin)
   await app.register(realtimePlugin)
   await app.register(metricsPlugin)
+  await app.register(clusterPlugin)
 
   const users = createUsersService({ prisma: app.prisma, events: app.events })
 

@@ -1,0 +1,211 @@
+/**
+ * The cluster over Redis. Nodes announce themselves with a key that expires unless refreshed
+ * (a dead instance disappears within NODE_TTL_MS). Calls to another node go over pub/sub with a
+ * reply channel per instance and a timeout; PUBLISH reporting no receiver fails fast. Slots are
+ * sorted sets of holders scored by expiry, taken by one Lua script (atomic) and refreshed while
+ * held, so slots of a crashed instance free themselves. Claims are SET NX PX. While Redis is
+ * unreachable, slots and claims fall back to local decisions so local clients keep being served.
+ */
+import { randomUUID } from 'node:crypto'
+import { Redis } from 'ioredis'
+import type { FastifyBaseLogger } from 'fastify'
+import { LocalCluster } from './local-cluster.js'
+import { RpcError, type Cluster, type RpcHandler } from './cluster.types.js'
+
+const NODE_TTL_MS = 15_000
+const SLOT_TTL_MS = 30_000
+const REFRESH_MS = 5_000
+
+const ACQUIRE = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZSCORE', KEYS[1], ARGV[2]) then
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+  return 1
+end
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[4]) then
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  return 1
+end
+return 0`
+
+interface RpcRequest {
+  id: string
+  method: string
+  params: unknown
+  reply: string
+}
+interface RpcReply {
+  id: string
+  ok: boolean
+  result?: unknown
+  error?: string
+  status?: number
+}
+
+export class RedisCluster implements Cluster {
+  readonly instanceId = randomUUID()
+  private readonly cmd: Redis
+  private readonly sub: Redis
+  private readonly local: LocalCluster
+  private readonly handlers = new Map<string, RpcHandler>()
+  private readonly pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>()
+  private readonly held = new Map<string, Set<string>>()
+  private readonly timer: NodeJS.Timeout
+  private readonly replyChannel: string
+
+  constructor(
+    url: string,
+    readonly nodeName: string,
+    private readonly publicUrl: () => string,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    this.local = new LocalCluster(nodeName, publicUrl)
+    const retryStrategy = (times: number) => Math.min(times * 200, 2000)
+    this.cmd = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy })
+    this.sub = new Redis(url, { retryStrategy })
+    this.cmd.on('error', () => {})
+    this.sub.on('error', () => {})
+    this.replyChannel = `wh:rpc:reply:${this.instanceId}`
+    void this.sub.subscribe(`wh:rpc:${nodeName}`, this.replyChannel).catch(() => {})
+    this.sub.on('message', (channel: string, message: string) => void this.onMessage(channel, message))
+    this.cmd.on('ready', () => void this.refresh())
+    this.timer = setInterval(() => void this.refresh(), REFRESH_MS)
+    this.timer.unref()
+  }
+
+  private get up(): boolean {
+    return this.cmd.status === 'ready'
+  }
+
+  async nodeUrl(node: string): Promise<string | undefined> {
+    if (node === this.nodeName) return this.publicUrl()
+    if (!this.up) return undefined
+    const raw = await this.cmd.get(`wh:node:${node}`).catch(() => null)
+    return raw ? (JSON.parse(raw) as { url: string }).url : undefined
+  }
+
+  async call(node: string, method: string, params: unknown, timeoutMs = 5000): Promise<unknown> {
+    if (node === this.nodeName) {
+      const fn = this.handlers.get(method)
+      if (!fn) throw new RpcError(`no handler for ${method}`, 'no_handler')
+      return fn(params)
+    }
+    if (!this.up) throw new RpcError(`node ${node} is not reachable (Redis is down)`, 'unreachable')
+    const id = randomUUID()
+    const request: RpcRequest = { id, method, params, reply: this.replyChannel }
+    const result = new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id)
+        reject(new RpcError(`node ${node} did not answer ${method} in time`, 'timeout'))
+      }, timeoutMs)
+      this.pending.set(id, { resolve, reject, timer })
+    })
+    const receivers = await this.cmd.publish(`wh:rpc:${node}`, JSON.stringify(request)).catch(() => 0)
+    if (receivers === 0) {
+      const p = this.pending.get(id)
+      if (p) {
+        clearTimeout(p.timer)
+        this.pending.delete(id)
+      }
+      throw new RpcError(`node ${node} is not reachable`, 'unreachable')
+    }
+    return result
+  }
+
+  handle(method: string, fn: RpcHandler): void {
+    this.handlers.set(method, fn)
+  }
+
+  async acquire(key: string, holder: string, limit: number): Promise<boolean> {
+    if (!this.up) return this.local.acquire(key, holder, limit)
+    const now = Date.now()
+    try {
+      const ok = (await this.cmd.eval(ACQUIRE, 1, `wh:slots:${key}`, now, holder, now + SLOT_TTL_MS, limit, SLOT_TTL_MS * 2)) === 1
+      if (ok) {
+        let set = this.held.get(key)
+        if (!set) this.held.set(key, (set = new Set()))
+        set.add(holder)
+      }
+      return ok
+    } catch {
+      return this.local.acquire(key, holder, limit)
+    }
+  }
+
+  async release(key: string, holder: string): Promise<void> {
+    const set = this.held.get(key)
+    set?.delete(holder)
+    if (set && set.size === 0) this.held.delete(key)
+    await this.local.release(key, holder)
+    if (this.up) await this.cmd.zrem(`wh:slots:${key}`, holder).catch(() => {})
+  }
+
+  async claim(key: string, ttlMs: number): Promise<boolean> {
+    if (!this.up) return this.local.claim(key, ttlMs)
+    try {
+      return (await this.cmd.set(`wh:claim:${key}`, this.instanceId, 'PX', ttlMs, 'NX')) === 'OK'
+    } catch {
+      return this.local.claim(key, ttlMs)
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer)
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer)
+      p.reject(new RpcError('cluster closed', 'unreachable'))
+    }
+    if (this.up) {
+      const pipe = this.cmd.pipeline().del(`wh:node:${this.nodeName}`)
+      for (const [key, holders] of this.held) pipe.zrem(`wh:slots:${key}`, ...holders)
+      await pipe.exec().catch(() => {})
+    }
+    this.cmd.disconnect()
+    this.sub.disconnect()
+  }
+
+  private async refresh(): Promise<void> {
+    if (!this.up) return
+    const now = Date.now()
+    const pipe = this.cmd.pipeline()
+    pipe.set(`wh:node:${this.nodeName}`, JSON.stringify({ url: this.publicUrl(), instanceId: this.instanceId }), 'PX', NODE_TTL_MS)
+    for (const [key, holders] of this.held) {
+      for (const h of holders) pipe.zadd(`wh:slots:${key}`, 'XX', now + SLOT_TTL_MS, h)
+      pipe.pexpire(`wh:slots:${key}`, SLOT_TTL_MS * 2)
+    }
+    await pipe.exec().catch((err: Error) => this.log.debug({ err: err.message }, 'cluster refresh failed'))
+  }
+
+  private async onMessage(channel: string, message: string): Promise<void> {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(message)
+    } catch {
+      return
+    }
+    if (channel === this.replyChannel) {
+      const r = parsed as RpcReply
+      const p = this.pending.get(r.id)
+      if (!p) return
+      clearTimeout(p.timer)
+      this.pending.delete(r.id)
+      if (r.ok) p.resolve(r.result)
+      else p.reject(new RpcError(r.error ?? 'remote error', 'remote', r.status))
+      return
+    }
+    const req = parsed as RpcRequest
+    const fn = this.handlers.get(req.method)
+    let reply: RpcReply
+    if (!fn) reply = { id: req.id, ok: false, error: `no handler for ${req.method}` }
+    else {
+      try {
+        reply = { id: req.id, ok: true, result: await fn(req.params) }
+      } catch (err) {
+        const e = err as Error & { statusCode?: number }
+        reply = { id: req.id, ok: false, error: e.message, ...(e.statusCode ? { status: e.statusCode } : {}) }
+      }
+    }
+    await this.cmd.publish(req.reply, JSON.stringify(reply)).catch(() => {})
+  }
+}
