@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
 import { Value } from 'typebox/value'
+import { patternProblems } from '../modules/user-events/domain-patterns.js'
 import { ConfigSchema, type Config } from './config.schema.js'
 
 export class ConfigError extends Error {
@@ -18,9 +19,37 @@ export class ConfigError extends Error {
 
 type RawSource = Record<string, unknown>
 
+/**
+ * Drops commas that directly precede `]` or `}` (outside strings): hand-written config files,
+ * the seed's example included, often carry one, and refusing the file over it helps nobody.
+ */
+export function stripTrailingCommas(text: string): string {
+  let out = ''
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!
+    if (inString) {
+      if (ch === '\\') {
+        out += ch + (text[i + 1] ?? '')
+        i++
+        continue
+      }
+      if (ch === '"') inString = false
+    } else if (ch === '"') {
+      inString = true
+    } else if (ch === ',') {
+      let j = i + 1
+      while (j < text.length && /\s/.test(text[j]!)) j++
+      if (text[j] === ']' || text[j] === '}') continue
+    }
+    out += ch
+  }
+  return out
+}
+
 function readJsonFile(path: string, problems: string[]): RawSource {
   try {
-    const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'))
+    const parsed: unknown = JSON.parse(stripTrailingCommas(readFileSync(path, 'utf8')))
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       problems.push(`CONFIG_FILE: ${path} must contain a JSON object`)
       return {}
@@ -92,6 +121,17 @@ function withoutEmpty(src: RawSource): RawSource {
   return out
 }
 
+/** Variables whose values are secrets: a config error names them but never echoes them. */
+const SECRET_VARIABLES = new Set(['ADMIN_API_KEY', 'ADMIN_PASSWORD', 'SOCKET_TOKEN_SECRET'])
+
+/** A bad value as shown in a config error: secrets redacted, URL passwords masked. */
+function shownValue(name: string, value: unknown): string {
+  if (value === undefined || value === null) return 'null'
+  if (SECRET_VARIABLES.has(name)) return `[redacted, ${String(value).length} characters]`
+  if (name.endsWith('_URL') && typeof value === 'string') return JSON.stringify(value.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@'))
+  return JSON.stringify(value)
+}
+
 export function loadConfig(opts: LoadOptions = {}): Config {
   const env = opts.env ?? process.env
   const cwd = opts.cwd ?? process.cwd()
@@ -105,10 +145,22 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   for (const src of [withoutEmpty(fromFile), parseJsonArrays(withoutEmpty(fromDotenv)), parseJsonArrays(withoutEmpty(env as RawSource))]) {
     for (const key of known) if (key in src) merged[key] = src[key]
   }
+  // Convert would turn any string into a one-element array: a list that is not JSON is a mistake.
+  const domainList = merged.APPROVED_SOCKET_DOMAINS
+  if (domainList !== undefined && !Array.isArray(domainList)) {
+    problems.push(`APPROVED_SOCKET_DOMAINS: must be a JSON array of regular expressions, e.g. ["^example\\\\.com$"] (got ${JSON.stringify(domainList)})`)
+    delete merged.APPROVED_SOCKET_DOMAINS
+  }
   const candidate = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, merged))
   for (const err of Value.Errors(ConfigSchema, candidate)) {
     const name = err.instancePath.replace(/^\//, '') || String((err.params as { requiredProperties?: string[] }).requiredProperties ?? '')
-    problems.push(`${name}: ${err.message} (got ${JSON.stringify(merged[name] ?? null)})`)
+    const line = `${name}: ${err.message} (got ${shownValue(name, merged[name])})`
+    if (!problems.includes(line)) problems.push(line) // a union reports once per member
+  }
+  // Regexes are compiled here too, so an invalid one is reported with every other bad variable.
+  const domains = (candidate as { APPROVED_SOCKET_DOMAINS?: unknown }).APPROVED_SOCKET_DOMAINS
+  if (Array.isArray(domains)) {
+    for (const p of patternProblems(domains.filter((d): d is string => typeof d === 'string'))) problems.push(`APPROVED_SOCKET_DOMAINS: ${p}`)
   }
   if (problems.length > 0) throw new ConfigError(problems)
   const cfg = candidate as Config

@@ -15,7 +15,7 @@ export const CLOSE = {
   NORMAL: { code: 1000, reason: 'normal closure', reconnect: false, meaning: 'The client or server ended the session on purpose.' },
   GOING_AWAY: { code: 1001, reason: 'server shutting down', reconnect: true, meaning: 'wirehub is restarting or stopping; reconnect to another instance or after a moment.' },
   POLICY: { code: 1008, reason: 'policy violation', reconnect: false, meaning: 'The client broke the protocol in a way that cannot be recovered on this socket.' },
-  TOO_BIG: { code: 1009, reason: 'message too big', reconnect: false, meaning: 'An inbound frame exceeded the size limit (4096 bytes on consoles, 1 KB on channels).' },
+  TOO_BIG: { code: 1009, reason: 'message too big', reconnect: false, meaning: 'An inbound frame exceeded the size limit (4096 bytes on consoles and user events, 1 KB on channels).' },
   INTERNAL: { code: 1011, reason: 'internal error', reconnect: true, meaning: 'An unexpected server error; safe to retry with backoff.' },
   AUTH_TIMEOUT: { code: 4001, reason: 'authentication timeout', reconnect: true, meaning: 'No successful auth message within the allowed time after connecting.' },
   AUTH_FAILED: { code: 4003, reason: 'authentication failed', reconnect: false, meaning: 'The credentials were refused; get a new token before reconnecting.' },
@@ -23,6 +23,7 @@ export const CLOSE = {
   TOO_MANY_CONNECTIONS: { code: 4009, reason: 'too many connections', reconnect: true, meaning: 'A connection limit (per server, per user or in total) was reached; retry later with backoff.' },
   REVOKED: { code: 4010, reason: 'access revoked', reconnect: false, meaning: 'The key, session, user or permission behind this socket was revoked or changed.' },
   RATE_LIMITED: { code: 4029, reason: 'rate limited', reconnect: true, meaning: 'Too many messages or new connections; retry after a pause.' },
+  SERVER_DELETED: { code: 4404, reason: 'server deleted', reconnect: false, meaning: 'The game server behind this console socket was deleted.' },
   SUSPENDED: { code: 4409, reason: 'server suspended', reconnect: false, meaning: 'The game server is suspended.' },
 } as const satisfies Record<string, CloseCode>
 

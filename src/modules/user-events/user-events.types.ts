@@ -109,3 +109,9 @@ export const USER_EVENTS_TOPIC = 'user-events'
 export const USER_EVENTS_CODEC = 'user-events'
 /** Path on the main HTTP port. */
 export const USER_EVENTS_PATH = '/ws/users'
+
+/** The event type table as Markdown (the README embeds it verbatim; a test checks they agree). */
+export function eventTypeTableMarkdown(): string {
+  const rows = EVENT_TYPE_TABLE.map((r) => `| ${r.eventType} | ${r.name} | ${r.direction} | ${r.fields} | ${r.meaning} |`)
+  return ['| eventType | name | direction | fields | meaning |', '|---|---|---|---|---|', ...rows].join('\n')
+}
