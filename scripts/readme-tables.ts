@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { CLOSE } from '../src/modules/realtime/close-codes.js'
+import { eventTypeTableMarkdown } from '../src/modules/user-events/user-events.types.js'
 
 export const README = fileURLToPath(new URL('../README.md', import.meta.url))
 
@@ -15,14 +16,9 @@ export function closeCodesTable(): string {
     .join('\n')
 }
 
-export async function tables(): Promise<Record<string, string>> {
+export function tables(): Record<string, string> {
   const out: Record<string, string> = { 'close-codes': closeCodesTable() }
-  try {
-    const mod = (await import('../src/modules/user-events/user-events.types.js')) as { eventTypesTable?: () => string }
-    if (mod.eventTypesTable) out['user-event-types'] = mod.eventTypesTable()
-  } catch {
-    /* module without a table yet */
-  }
+  out['user-event-types'] = eventTypeTableMarkdown()
   return out
 }
 
@@ -33,7 +29,7 @@ export function fill(readme: string, name: string, body: string): string {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   let readme = readFileSync(README, 'utf8')
-  for (const [name, body] of Object.entries(await tables())) readme = fill(readme, name, body)
+  for (const [name, body] of Object.entries(tables())) readme = fill(readme, name, body)
   writeFileSync(README, readme)
   process.stdout.write('README tables updated\n')
 }
