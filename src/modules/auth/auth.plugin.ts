@@ -64,6 +64,8 @@ export default fp(
       const header = request.headers.authorization
       if (header !== undefined) {
         const m = /^Bearer\s+(\S+)\s*$/i.exec(header)
+        // Device keys (whd_) are not API keys: the ingestion route checks them itself.
+        if (m?.[1]?.startsWith('whd_')) return
         const result = m?.[1] ? await apiKeys.authenticate(m[1], request.ip) : ({ ok: false, reason: 'malformed' } as const)
         if (result.ok) {
           request.principal = {
@@ -94,12 +96,15 @@ export default fp(
       request.principal = { via: 'session', user: session.user, sessionId: session.id, rateKey: `session:${session.id}` }
     })
 
+    /** No valid credential: a session write without its CSRF token is 403, anything else 401. */
+    function refuseAnonymous(request: FastifyRequest): never {
+      if (request.authFailure === 'csrf') throw new Forbidden('CSRF token missing or invalid; send the wirehub_csrf cookie value in the X-CSRF-Token header.')
+      throw new Unauthenticated()
+    }
+
     app.decorate('requireClient', async function requireClient(request: FastifyRequest) {
       const p = request.principal
-      if (!p) {
-        if (request.authFailure === 'csrf') throw new Forbidden('CSRF token missing or invalid; send the wirehub_csrf cookie value in the X-CSRF-Token header.')
-        throw new Unauthenticated()
-      }
+      if (!p) return refuseAnonymous(request)
       if (p.via === 'key' && p.keyType !== KEY_TYPE_CLIENT) throw new Forbidden(WRONG_KEY_FOR_CLIENT_API)
     })
 
@@ -116,7 +121,8 @@ export default fp(
     // from its session-authenticated admin panel). Session writes are CSRF-checked on resolve.
     app.decorate('requireAdministrator', async function requireAdministrator(request: FastifyRequest) {
       const p = request.principal
-      if (p?.via !== 'session') return requireApplication(request)
+      if (!p) return refuseAnonymous(request)
+      if (p.via !== 'session') return requireApplication(request)
       if (!p.user.rootAdmin) throw new Forbidden(NOT_AN_ADMIN)
     })
 

@@ -1,0 +1,158 @@
+/**
+ * `npx tsx bench/ingest.ts [--seconds=5]`: a standalone ingestion benchmark (the full harness of
+ * issue 3 is `npm run bench -- --suites=ingest`). Builds wirehub in this process on a fresh
+ * PostgreSQL database, then measures readings/s durably stored (row-count delta of `telemetry`)
+ * through `POST /api/devices/:id/telemetry` with single readings and batches of 100, against a
+ * raw `pg` multi-row INSERT into the same table, and ingest → subscriber latency (a `ws`
+ * subscriber on /ws, readings at a fixed moderate rate, latency = receive time − send time
+ * carried in the value). Not a test: numbers depend on the machine and its load.
+ *
+ * Caveat: the HTTP client runs in the same process as the server here, so HTTP figures are a
+ * lower bound; the harness in bench/run.ts runs the server in its own process.
+ */
+import { rmSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { Pool } from 'undici'
+import WebSocket from 'ws'
+import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config/config.js'
+import { freshDatabase, ADMIN_API_KEY, ADMIN_EMAIL, ADMIN_PASSWORD } from '../test/helper.js'
+
+const seconds = Number(/--seconds=(\d+)/.exec(process.argv.join(' '))?.[1] ?? 5)
+const log = (s: string) => process.stdout.write(`${s}\n`)
+const teardowns: Array<() => unknown> = []
+const t = { teardown: (fn: () => unknown) => teardowns.push(fn) }
+
+async function closedLoop(ms: number, concurrency: number, one: () => Promise<void>) {
+  const until = performance.now() + ms
+  const t0 = performance.now()
+  let failed = 0
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < until) await one().catch(() => failed++)
+    }),
+  )
+  return { elapsed: (performance.now() - t0) / 1000, failed }
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN
+}
+
+async function main() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'wirehub-bench-'))
+  teardowns.push(() => rmSync(dataDir, { recursive: true, force: true }))
+  const databaseUrl = await freshDatabase(t)
+  const config = loadConfig({
+    env: {
+      PORT: '0', DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', ADMIN_EMAIL, ADMIN_PASSWORD, ADMIN_API_KEY,
+      SOCKET_TOKEN_SECRET: 'bench-secret-bench-secret-bench-secret-0123', DATABASE_POOL_SIZE: '10', WS_CONNECTIONS_PER_MINUTE: '1000',
+    },
+    dotenv: false,
+  })
+  const app = await buildApp(config, { logger: false })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const addr = app.server.address() as { port: number }
+  const url = `http://127.0.0.1:${addr.port}`
+  config.publicUrl = url
+
+  const admin = { authorization: `Bearer ${ADMIN_API_KEY}` }
+  const user = (await app.inject({ method: 'POST', url: '/api/application/users', headers: admin, payload: { email: 'bench@example.test', with_client_key: true } })).json()
+  const key = user.meta.api_key as string
+  const devices: Array<{ id: number; key: string }> = []
+  for (let i = 0; i < 10; i++) {
+    const d = (await app.inject({ method: 'POST', url: '/api/client/devices', headers: { authorization: `Bearer ${key}` }, payload: { name: `bench${i}` } })).json()
+    devices.push({ id: d.attributes.id, key: d.meta.device_key })
+  }
+  const db = new pg.Pool({ connectionString: databaseUrl, max: 8 })
+  const count = async () => Number((await db.query('select count(*)::bigint as n from telemetry')).rows[0].n)
+  const results: Record<string, number> = {}
+
+  const http = async (batch: number, concurrency: number) => {
+    const pool = new Pool(url, { connections: concurrency })
+    const reading = () => ({ temperature: { value: 20 + Math.random(), unit: '°C' } })
+    const body = batch === 1 ? JSON.stringify({ telemetry: reading() }) : JSON.stringify({ readings: Array.from({ length: batch }, () => ({ telemetry: reading() })) })
+    let i = 0
+    const before = await count()
+    const r = await closedLoop(seconds * 1000, concurrency, async () => {
+      const d = devices[i++ % devices.length]!
+      const res = await pool.request({ method: 'POST', path: `/api/devices/${d.id}/telemetry`, headers: { 'content-type': 'application/json', authorization: `Bearer ${d.key}` }, body })
+      await res.body.text()
+      if (res.statusCode !== 201) throw new Error(String(res.statusCode))
+    })
+    await pool.close()
+    const rate = Math.round(((await count()) - before) / r.elapsed)
+    log(`wirehub HTTP, batch ${batch}, ${concurrency} concurrent: ${rate.toLocaleString('en-US')} readings/s stored (${r.failed} failed)`)
+    return rate
+  }
+
+  const raw = async (batch: number, concurrency: number) => {
+    const placeholders = Array.from({ length: batch }, (_, r) => `($${r * 5 + 1},$${r * 5 + 2},$${r * 5 + 3},$${r * 5 + 4},$${r * 5 + 5})`).join(',')
+    const sql = `insert into telemetry (device_id, metric, value, unit, ts) values ${placeholders}`
+    let i = 0
+    const before = await count()
+    const r = await closedLoop(seconds * 1000, concurrency, async () => {
+      const d = devices[i++ % devices.length]!
+      const params: unknown[] = []
+      for (let k = 0; k < batch; k++) params.push(d.id, 'temperature', 20 + Math.random(), '°C', new Date())
+      await db.query(sql, params)
+    })
+    const rate = Math.round(((await count()) - before) / r.elapsed)
+    log(`raw pg multi-row INSERT, ${batch} row(s), ${concurrency} concurrent: ${rate.toLocaleString('en-US')} rows/s`)
+    return rate
+  }
+
+  results.http1 = await http(1, 32)
+  results.raw1 = await raw(1, 8)
+  results.http100 = await http(100, 8)
+  results.raw100 = await raw(100, 8)
+  log(`ratio to raw pg: single ${(results.http1 / results.raw1).toFixed(2)}×, batch of 100 ${(results.http100 / results.raw100).toFixed(2)}×`)
+  log(`writer: ${app.iot.writer.stats.statements} INSERT statements for ${app.iot.writer.stats.rows} rows (${(app.iot.writer.stats.rows / Math.max(1, app.iot.writer.stats.statements)).toFixed(1)} rows/statement)`)
+
+  // Ingest → subscriber latency at a fixed moderate rate (single readings, open loop).
+  const token = (await app.inject({ method: 'GET', url: '/api/client/websocket', headers: { authorization: `Bearer ${key}` } })).json().data.token
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`, { headers: { origin: url } })
+  const latencies: number[] = []
+  await new Promise<void>((resolve, reject) => {
+    ws.once('error', reject)
+    ws.on('message', (data) => {
+      const m = JSON.parse(data.toString())
+      if (m.type === 'auth_response') ws.send(JSON.stringify({ type: 'subscribe', channel: 'telemetry' }))
+      else if (m.type === 'subscribed') resolve()
+      else if (m.type === 'telemetry_update') latencies.push(performance.timeOrigin + performance.now() - m.telemetry.sent.value)
+    })
+    ws.once('open', () => ws.send(JSON.stringify({ type: 'auth', token })))
+  })
+  const rate = Math.max(100, Math.min(2000, Math.round(results.http1 / 2)))
+  const pool = new Pool(url, { connections: 64 })
+  let sent = 0
+  const started = performance.now()
+  const inflight = new Set<Promise<unknown>>()
+  while (performance.now() - started < seconds * 1000) {
+    const due = Math.floor(((performance.now() - started) / 1000) * rate)
+    while (sent < due) {
+      const d = devices[sent++ % devices.length]!
+      const body = JSON.stringify({ telemetry: { sent: { value: performance.timeOrigin + performance.now() } } })
+      const p = pool.request({ method: 'POST', path: `/api/devices/${d.id}/telemetry`, headers: { 'content-type': 'application/json', authorization: `Bearer ${d.key}` }, body }).then((r) => r.body.text())
+      inflight.add(p)
+      void p.finally(() => inflight.delete(p))
+    }
+    await new Promise((r) => setTimeout(r, 2))
+  }
+  await Promise.allSettled([...inflight])
+  await new Promise((r) => setTimeout(r, 200))
+  latencies.sort((a, b) => a - b)
+  log(`ingest → subscriber at ${rate} readings/s: ${latencies.length}/${sent} delivered, p50 ${pct(latencies, 50).toFixed(1)} ms, p99 ${pct(latencies, 99).toFixed(1)} ms`)
+  ws.close()
+  await pool.close()
+  await db.end()
+  await app.close()
+  for (const fn of teardowns.reverse()) await fn()
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})

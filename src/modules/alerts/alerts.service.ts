@@ -1,0 +1,155 @@
+/**
+ * Alerts: raised by rule breaches (the row is written BEFORE the `alert` message is published,
+ * so a client that sees an alert can always fetch it, and one that missed it catches up with
+ * `since=<alert_id>`), listed with filters, acknowledged and resolved (who and when).
+ */
+import type { Prisma } from '../../db/database.js'
+import { Conflict, NotFound } from '../../lib/errors.js'
+import type { Hub } from '../realtime/hub.js'
+import { CODEC, deviceTopics, type AlertPayload } from '../channels/channels.topics.js'
+
+export const ALERT_STATUSES = ['open', 'acknowledged', 'resolved'] as const
+
+export interface AlertRow {
+  id: number
+  ruleId: number | null
+  deviceId: number
+  severity: string
+  alertType: string
+  title: string
+  message: string
+  metadata: unknown
+  status: string
+  acknowledgedById: number | null
+  acknowledgedAt: Date | null
+  resolvedById: number | null
+  resolvedAt: Date | null
+  createdAt: Date
+}
+
+export interface RaiseInput {
+  ruleId: number | null
+  deviceId: number
+  ownerId: number
+  severity: string
+  alertType: string
+  title: string
+  message: string
+  metadata: Record<string, unknown>
+}
+
+export interface AlertFilters {
+  severity?: string[] | undefined
+  device_id?: number | undefined
+  status?: string[] | undefined
+  since?: number | undefined
+}
+
+type JsonInput = Parameters<Prisma['alert']['create']>[0]['data']['metadata']
+
+export function alertAttributes(a: AlertRow) {
+  return {
+    id: a.id,
+    rule_id: a.ruleId,
+    device_id: a.deviceId,
+    severity: a.severity,
+    alert_type: a.alertType,
+    title: a.title,
+    message: a.message,
+    metadata: (a.metadata && typeof a.metadata === 'object' ? a.metadata : {}) as Record<string, unknown>,
+    status: a.status,
+    acknowledged_by: a.acknowledgedById,
+    acknowledged_at: a.acknowledgedAt ? a.acknowledgedAt.toISOString() : null,
+    resolved_by: a.resolvedById,
+    resolved_at: a.resolvedAt ? a.resolvedAt.toISOString() : null,
+    created_at: a.createdAt.toISOString(),
+  }
+}
+
+export function createAlertsService(deps: { prisma: Prisma; hub: Hub }) {
+  const { prisma, hub } = deps
+
+  /** Who may see an alert: its device's owner, or any administrator. */
+  function scope(user: { id: number; rootAdmin: boolean }) {
+    return user.rootAdmin ? {} : { device: { ownerId: user.id } }
+  }
+
+  async function find(id: number, user: { id: number; rootAdmin: boolean }) {
+    const row = await prisma.alert.findFirst({ where: { id, ...scope(user) } })
+    if (!row) throw new NotFound()
+    return row
+  }
+
+  return {
+    /** Stores the alert, then publishes it once on the reliable lane. */
+    async raise(input: RaiseInput): Promise<AlertRow> {
+      const row = await prisma.alert.create({
+        data: {
+          ruleId: input.ruleId,
+          deviceId: input.deviceId,
+          severity: input.severity,
+          alertType: input.alertType,
+          title: input.title,
+          message: input.message,
+          metadata: input.metadata as JsonInput,
+        },
+      })
+      const payload: AlertPayload & { owner_id: number } = {
+        alert_id: row.id,
+        device_id: row.deviceId,
+        owner_id: input.ownerId,
+        severity: row.severity,
+        title: row.title,
+        message: row.message,
+        timestamp: row.createdAt.toISOString(),
+        alert_type: row.alertType,
+        metadata: input.metadata,
+      }
+      hub.publish({ topics: deviceTopics('alerts', row.deviceId, input.ownerId), codec: CODEC.alert, payload, lane: 'reliable' })
+      return row
+    },
+
+    async list(user: { id: number; rootAdmin: boolean }, f: AlertFilters, q: { page: number; per_page: number }) {
+      const where = {
+        ...scope(user),
+        ...(f.severity?.length ? { severity: { in: f.severity } } : {}),
+        ...(f.status?.length ? { status: { in: f.status } } : {}),
+        ...(f.device_id !== undefined ? { deviceId: f.device_id } : {}),
+        ...(f.since !== undefined ? { id: { gt: f.since } } : {}),
+      }
+      // Catching up (since=) reads forward in id order; otherwise newest first.
+      const orderBy = { id: f.since !== undefined ? ('asc' as const) : ('desc' as const) }
+      const [rows, total] = await Promise.all([
+        prisma.alert.findMany({ where, orderBy, skip: (q.page - 1) * q.per_page, take: q.per_page }),
+        prisma.alert.count({ where }),
+      ])
+      return { rows, total }
+    },
+
+    get: find,
+
+    async acknowledge(id: number, user: { id: number; rootAdmin: boolean }) {
+      const row = await find(id, user)
+      if (row.status === 'resolved') throw new Conflict('This alert is already resolved.')
+      if (row.status === 'acknowledged') return row
+      return prisma.alert.update({ where: { id }, data: { status: 'acknowledged', acknowledgedById: user.id, acknowledgedAt: new Date() } })
+    },
+
+    async resolve(id: number, user: { id: number; rootAdmin: boolean }) {
+      const row = await find(id, user)
+      if (row.status === 'resolved') return row
+      const now = new Date()
+      return prisma.alert.update({
+        where: { id },
+        data: {
+          status: 'resolved',
+          resolvedById: user.id,
+          resolvedAt: now,
+          ...(row.acknowledgedAt ? {} : { acknowledgedById: user.id, acknowledgedAt: now }),
+        },
+      })
+    },
+  }
+}
+
+export type AlertsService = ReturnType<typeof createAlertsService>
