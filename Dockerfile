@@ -29,6 +29,11 @@ COPY scripts ./scripts
 RUN node scripts/prisma-generate.mjs \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
+# The web dashboard: esbuild bundles web/src (and the SDK in packages/client/src) into web/dist with
+# content-hashed names. esbuild, xterm and uPlot are regular dependencies, so they survive the prune.
+COPY packages ./packages
+COPY web ./web
+RUN node scripts/build-web.mjs
 
 # ---- runtime ---------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
@@ -51,6 +56,7 @@ COPY prisma ./prisma
 COPY scripts ./scripts
 COPY src ./src
 COPY --from=deps /app/src/generated ./src/generated
+COPY --from=deps /app/web/dist ./web/dist
 RUN mkdir -p /data \
  && chown node:node /data
 VOLUME ["/data"]

@@ -3,7 +3,7 @@
  * auth, rate limits), then each domain module in dependency order. `server.ts` only listens.
  */
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config/config.schema.js'
 import { loggerOptions } from './lib/logger.js'
@@ -29,10 +29,13 @@ import clusterPlugin from './modules/cluster/cluster.plugin.js'
 import serversModule from './modules/servers/servers.plugin.js'
 import channelsModule from './modules/channels/channels.plugin.js'
 import userEventsModule from './modules/user-events/user-events.plugin.js'
+import dashboardModule from './modules/dashboard/dashboard.plugin.js'
 
 export interface BuildOptions {
   /** Overrides the logger built from config (tests pass `false` or a stream). */
   logger?: FastifyServerOptions['logger']
+  /** Sees every route as it is registered (tests check that each one has schemas). */
+  onRoute?: (route: RouteOptions) => void
 }
 
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
@@ -44,7 +47,11 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     // Bodies get coerced, never silently stripped: unknown fields are refused by the schemas.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // A first embedded start runs initdb and every migration inside the database plugin, which
+    // takes longer than avvio's default 10 s on a busy machine; a hung plugin still fails.
+    pluginTimeout: 120_000,
   }).withTypeProvider<TypeBoxTypeProvider>()
+  if (opts.onRoute) app.addHook('onRoute', opts.onRoute)
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
@@ -98,6 +105,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(serversModule)
   await app.register(channelsModule)
   await app.register(userEventsModule)
+  await app.register(dashboardModule)
 
   return app
 }

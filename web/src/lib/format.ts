@@ -1,0 +1,55 @@
+/** Number, size, duration and time formatting for the dashboard. */
+
+export function bytes(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '—'
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let i = 0
+  let v = n
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024
+    i++
+  }
+  return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`
+}
+
+export function percent(n: number | null | undefined, digits = 1): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '—'
+  return `${n.toFixed(digits)} %`
+}
+
+export function num(n: number | null | undefined, digits = 2): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '—'
+  return Number.isInteger(n) ? String(n) : n.toFixed(digits).replace(/\.?0+$/, '')
+}
+
+/** 3 661 000 ms → "1h 1m". */
+export function duration(ms: number | null | undefined): string {
+  if (!ms || ms < 0) return '—'
+  const s = Math.floor(ms / 1000)
+  const d = Math.floor(s / 86400)
+  const hh = Math.floor((s % 86400) / 3600)
+  const mm = Math.floor((s % 3600) / 60)
+  if (d) return `${d}d ${hh}h`
+  if (hh) return `${hh}h ${mm}m`
+  if (mm) return `${mm}m ${s % 60}s`
+  return `${s}s`
+}
+
+/** "12 s ago", "5 min ago", or a date for older times. */
+export function ago(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return 'never'
+  const t = Date.parse(iso)
+  if (!Number.isFinite(t)) return '—'
+  const s = Math.max(0, Math.round((now - t) / 1000))
+  if (s < 5) return 'just now'
+  if (s < 60) return `${s} s ago`
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`
+  return new Date(t).toLocaleDateString()
+}
+
+export function time(iso: string | null | undefined): string {
+  if (!iso) return '—'
+  const d = new Date(iso)
+  return Number.isFinite(d.getTime()) ? d.toLocaleString() : '—'
+}
