@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, type RouteOpt
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config/config.schema.js'
 import { loggerOptions } from './lib/logger.js'
+import { validatorCompiler } from './plugins/infra/validation.js'
 import configPlugin from './plugins/infra/config.js'
 import databasePlugin from './plugins/infra/database.js'
 import errorHandlerPlugin from './plugins/infra/error-handler.js'
@@ -44,8 +45,6 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     bodyLimit: config.BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,
     genReqId: () => randomUUID(),
-    // Bodies get coerced, never silently stripped: unknown fields are refused by the schemas.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // A first embedded start runs initdb and every migration inside the database plugin, which
     // takes longer than avvio's default 10 s on a busy machine; a hung plugin still fails.
@@ -53,6 +52,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   }).withTypeProvider<TypeBoxTypeProvider>()
   if (opts.onRoute) app.addHook('onRoute', opts.onRoute)
 
+  app.setValidatorCompiler(validatorCompiler)
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })

@@ -28,7 +28,7 @@ function startRedis(port: number): ChildProcess {
   return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
 }
 
-async function brokerPair(t: Tap.Test, url: string) {
+async function brokerPair(t: { teardown(fn: () => unknown): void }, url: string) {
   const a = new RedisBroker(url, log)
   const b = new RedisBroker(url, log)
   const ra = await rig(t, { broker: a })
