@@ -67,6 +67,9 @@ const Unsubscribe = Type.Object(
 )
 const Batch = Type.Object({ type: Type.Literal('batch'), messages: Type.Array(Type.Unknown()) }, { additionalProperties: false })
 
+/** The inbound message schemas (also published in the AsyncAPI document). */
+export const INBOUND_SCHEMAS = { auth: Auth, ping: Ping, subscribe: Subscribe, unsubscribe: Unsubscribe, batch: Batch }
+
 export type AuthMessage = Static<typeof Auth>
 export type PingMessage = Static<typeof Ping>
 export type SubscribeMessage = Static<typeof Subscribe>

@@ -1,6 +1,7 @@
 /** Liveness (`/health`: the process answers) and readiness (`/ready`: the database answers). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
+import { buildAsyncApi } from './asyncapi.js'
 import { RedisBroker } from '../realtime/redis-broker.js'
 
 const Health = Type.Object({ status: Type.String() })
@@ -13,18 +14,32 @@ export const systemRoutes: FastifyPluginAsyncTypebox = async (app) => {
     handler: async () => ({ status: 'ok' }),
   })
 
+  app.get('/docs/asyncapi.json', {
+    schema: { tags: ['operations'], summary: 'AsyncAPI 3 document of every websocket' },
+    handler: async () => buildAsyncApi(app.config.publicUrl),
+  })
+
   app.get('/ready', {
     schema: { tags: ['operations'], response: { 200: Ready, 503: Ready } },
-    handler: async (_request, reply) => {
+    handler: async (request, reply) => {
       const checks: Record<string, string> = {}
       try {
-        await Promise.race([
-          app.db.query('select 1'),
-          new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
-        ])
+        let timer: NodeJS.Timeout | undefined
+        try {
+          await Promise.race([
+            app.db.query('select 1'),
+            new Promise((_, reject) => {
+              timer = setTimeout(() => reject(new Error('readiness check timed out after 2 s')), 2000)
+            }),
+          ])
+        } finally {
+          clearTimeout(timer)
+        }
         checks.database = 'ok'
       } catch (err) {
-        checks.database = `unavailable: ${(err as Error).message}`
+        // The reason (host, database name, driver message) goes to the log, never to the probe.
+        request.log.warn({ err }, 'readiness check failed: database unavailable')
+        checks.database = 'unavailable'
       }
       const ok = checks.database === 'ok'
       // Redis is reported but not fatal: without it an instance still serves its own clients,
