@@ -3,13 +3,10 @@
  * failure must use, and creating a user (with an optional first client key) through the API.
  */
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { Test } from 'tap'
 import { bearer } from '../helper.js'
 
-interface TapAssert {
-  equal(found: unknown, wanted: unknown, message?: string): unknown
-  match(found: unknown, pattern: unknown, message?: string): unknown
-  ok(found: unknown, message?: string): unknown
-}
+type TapAssert = Pick<Test, 'equal' | 'match' | 'ok'>
 
 export interface ErrorBody {
   errors: Array<{ code: string; status: string; detail: string; meta?: { source_field?: string; rule?: string } }>

@@ -15,6 +15,7 @@ import type { AuthFailure, AuthUser } from './principal.js'
 
 interface CachedKey {
   id: number
+  identifier: string
   keyType: KeyType
   secretHash: string
   allowedIps: BlockList | null
@@ -53,27 +54,48 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
   const ttl = deps.cacheTtlMs ?? 30_000
   const cacheMax = deps.cacheMax ?? 10_000
   const cache = new Map<string, CachedKey>()
+  /** keyId → identifier of the cached entry, so `isActive(keyId)` is one lookup, not a scan. */
+  const byId = new Map<number, string>()
   const lastUsed = new Map<number, Date>()
 
   const flushTimer = setInterval(() => void flushLastUsed(), deps.flushEveryMs ?? 15_000)
   flushTimer.unref()
 
+  /**
+   * Writes the remembered last-use times in one statement (not one UPDATE per key), never moving
+   * a time backwards (another instance may have written a later one). On failure the times are
+   * kept for the next flush unless newer ones arrived meanwhile.
+   */
   async function flushLastUsed(): Promise<void> {
     if (lastUsed.size === 0) return
     const batch = [...lastUsed]
     lastUsed.clear()
     try {
-      await prisma.$transaction(
-        batch.map(([id, at]) => prisma.apiKey.updateMany({ where: { id }, data: { lastUsedAt: at } })),
+      await prisma.$executeRawUnsafe(
+        `UPDATE api_keys SET last_used_at = v.at
+           FROM unnest($1::int[], $2::timestamptz[]) AS v(id, at)
+          WHERE api_keys.id = v.id AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at < v.at)`,
+        batch.map(([id]) => id),
+        batch.map(([, at]) => at.toISOString()),
       )
     } catch (err) {
+      for (const [id, at] of batch) if (!lastUsed.has(id)) lastUsed.set(id, at)
       log.warn({ err }, 'could not record API key last-use times')
     }
   }
 
-  function remember(identifier: string, entry: CachedKey) {
-    if (cache.size >= cacheMax) cache.delete(cache.keys().next().value as string)
-    cache.set(identifier, entry)
+  function forget(identifier: string) {
+    const entry = cache.get(identifier)
+    if (!entry) return
+    cache.delete(identifier)
+    byId.delete(entry.id)
+  }
+
+  function remember(entry: CachedKey) {
+    if (cache.size >= cacheMax) forget(cache.keys().next().value as string)
+    forget(entry.identifier)
+    cache.set(entry.identifier, entry)
+    byId.set(entry.id, entry.identifier)
   }
 
   async function load(parsed: ParsedKey): Promise<CachedKey | 'unknown' | 'revoked'> {
@@ -87,13 +109,14 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
     if (row.revokedAt) return 'revoked'
     const entry: CachedKey = {
       id: row.id,
+      identifier: row.identifier,
       keyType: row.keyType as KeyType,
       secretHash: row.secretHash,
       allowedIps: parseAllowList(row.allowedIps).list,
       user: row.user,
       expiresAt: Date.now() + ttl,
     }
-    remember(parsed.identifier, entry)
+    remember(entry)
     return entry
   }
 
@@ -155,22 +178,23 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
       const row = await prisma.apiKey.findFirst({ where: { identifier, userId: user.id, revokedAt: null } })
       if (!row) throw new NotFound()
       await prisma.apiKey.update({ where: { id: row.id }, data: { revokedAt: new Date() } })
-      cache.delete(identifier)
-      lastUsed.delete(row.id)
+      forget(identifier)
       events.emit('apikey.revoked', { user, identifier, keyId: row.id, keyType: row.keyType, at: new Date() })
     },
 
     /** Drops cached keys (one identifier, or every key of a user after a change to the user). */
     invalidate(filter: { identifier?: string; userId?: number }) {
-      if (filter.identifier) cache.delete(filter.identifier)
+      if (filter.identifier) forget(filter.identifier)
       if (filter.userId !== undefined) {
-        for (const [id, entry] of cache) if (entry.user.id === filter.userId) cache.delete(id)
+        for (const [id, entry] of cache) if (entry.user.id === filter.userId) forget(id)
       }
     },
 
     /** True when the key still exists and is not revoked (socket re-auth checks this). */
     async isActive(keyId: number): Promise<boolean> {
-      for (const entry of cache.values()) if (entry.id === keyId && entry.expiresAt > Date.now()) return true
+      const identifier = byId.get(keyId)
+      const hit = identifier === undefined ? undefined : cache.get(identifier)
+      if (hit && hit.expiresAt > Date.now()) return true
       const row = await prisma.apiKey.findUnique({ where: { id: keyId }, select: { revokedAt: true } })
       return !!row && !row.revokedAt
     },

@@ -29,6 +29,11 @@ export function userAttributes(u: UserRow) {
   }
 }
 
+/** What domain events carry: never the row itself, which holds the password hash. */
+function userRef(u: { id: number; uuid: string; email: string }) {
+  return { id: u.id, uuid: u.uuid, email: u.email }
+}
+
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /**
@@ -104,7 +109,7 @@ export function createUsersService(deps: { prisma: Prisma; events: DomainEvents 
             rootAdmin: input.rootAdmin ?? false,
           },
         })
-        events.emit('user.created', { user, at: user.createdAt })
+        events.emit('user.created', { user: userRef(user), at: user.createdAt })
         return user
       } catch (err) {
         rethrowUnique(err)
@@ -123,7 +128,7 @@ export function createUsersService(deps: { prisma: Prisma; events: DomainEvents 
             ...(input.root_admin !== undefined ? { rootAdmin: input.root_admin } : {}),
           },
         })
-        events.emit('user.updated', { user, at: user.updatedAt })
+        events.emit('user.updated', { user: userRef(user), at: user.updatedAt })
         return user
       } catch (err) {
         rethrowUnique(err)
@@ -134,7 +139,7 @@ export function createUsersService(deps: { prisma: Prisma; events: DomainEvents 
       const user = await find(ref)
       if (user.id === actingUserId) throw new FieldError('user', 'You cannot delete your own account.', 'self')
       await prisma.user.delete({ where: { id: user.id } })
-      events.emit('user.deleted', { user, at: new Date() })
+      events.emit('user.deleted', { user: userRef(user), at: new Date() })
     },
   }
 }

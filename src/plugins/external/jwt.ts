@@ -31,7 +31,9 @@ export default fp(
     const secret = cfg.SOCKET_TOKEN_SECRET ?? embeddedSecret(cfg.DATA_DIR)
     await app.register(jwt, {
       secret,
-      sign: { algorithm: 'HS256', iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE, expiresIn: cfg.SOCKET_TOKEN_TTL * 1000 },
+      // @fastify/jwt reads a numeric expiresIn as seconds (it converts to ms for fast-jwt itself);
+      // passing milliseconds made tokens live 1000 times longer than SOCKET_TOKEN_TTL.
+      sign: { algorithm: 'HS256', iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE, expiresIn: cfg.SOCKET_TOKEN_TTL },
       verify: {
         algorithms: ['HS256'],
         allowedIss: TOKEN_ISSUER,

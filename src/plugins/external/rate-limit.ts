@@ -20,7 +20,14 @@ export default fp(
         return err
       },
     })
-    app.addHook('onRequest', app.rateLimit())
+    // One root hook (so it also counts unknown routes and runs after the principal is known).
+    // A root hook does not see per-route options by itself: honour `config: { rateLimit: false }`
+    // (health probes) here.
+    const limit = app.rateLimit()
+    app.addHook('onRequest', async function rateLimitUnlessExempt(request, reply) {
+      if ((request.routeOptions.config as { rateLimit?: unknown } | undefined)?.rateLimit === false) return
+      return limit.call(this, request, reply)
+    })
   },
   { name: 'rate-limit', dependencies: ['config', 'auth'] },
 )

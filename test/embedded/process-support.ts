@@ -1,0 +1,93 @@
+/**
+ * Runs `src/server.ts` as a real process (through tsx) and reads its JSON log lines, for the
+ * tests that need a real start-up, a real port, signals and exit codes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+export const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
+const TSX = import.meta.resolve('tsx')
+
+export interface ServerProcess {
+  child: ChildProcess
+  /** Parsed JSON log lines (stdout) so far. */
+  logs: Array<Record<string, unknown>>
+  stdout(): string
+  stderr(): string
+  /** Resolves with the first log line matching, or rejects after `ms`. */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>
+  /** Resolves with the exit code (or the signal name). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>
+}
+
+/**
+ * Starts the server with only the given variables (plus PATH/HOME): no DATABASE_URL or ADMIN_*
+ * leak in from the test runner's environment. cwd is a folder without a `.env`.
+ */
+export function startServer(env: Record<string, string>, cwd: string): ServerProcess {
+  const child = spawn(process.execPath, ['--import', TSX, SERVER], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_PRETTY: 'false', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const logs: Array<Record<string, unknown>> = []
+  let out = ''
+  let err = ''
+  let partial = ''
+  const waiters = new Set<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }>()
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk
+    partial += chunk
+    let nl
+    while ((nl = partial.indexOf('\n')) !== -1) {
+      const line = partial.slice(0, nl)
+      partial = partial.slice(nl + 1)
+      let parsed: Record<string, unknown>
+      try {
+        parsed = JSON.parse(line) as Record<string, unknown>
+      } catch {
+        continue
+      }
+      logs.push(parsed)
+      for (const w of waiters) if (w.match(parsed)) {
+        waiters.delete(w)
+        w.resolve(parsed)
+      }
+    }
+  })
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() }))
+  })
+  return {
+    child,
+    logs,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitForLog(match, ms = 60_000) {
+      const found = logs.find(match)
+      if (found) return Promise.resolve(found)
+      return new Promise((resolve, reject) => {
+        const w = { match, resolve: (l: Record<string, unknown>) => { clearTimeout(timer); resolve(l) } }
+        const timer = setTimeout(() => {
+          waiters.delete(w)
+          reject(new Error(`timed out waiting for a log line; stdout:\n${out.slice(-2000)}\nstderr:\n${err.slice(-2000)}`))
+        }, ms)
+        waiters.add(w)
+        void exited.then(() => {
+          if (!waiters.has(w)) return
+          waiters.delete(w)
+          clearTimeout(timer)
+          reject(new Error(`process exited before the log line; stdout:\n${out.slice(-2000)}\nstderr:\n${err.slice(-2000)}`))
+        })
+      })
+    },
+  }
+}
+
+/** Waits for 'wirehub started' and returns the base URL and the start-up time it logged. */
+export async function started(p: ServerProcess, ms = 90_000): Promise<{ url: string; ms: number }> {
+  const line = await p.waitForLog((l) => l.msg === 'wirehub started', ms)
+  return { url: String(line.url), ms: Number(line.ms) }
+}
