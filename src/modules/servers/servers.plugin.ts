@@ -1,4 +1,95 @@
-/** Placeholder: the servers module is being built (see its issue). */
+/**
+ * Game-server consoles (issue 4): wires the supervisor, the Wings-compatible console socket, the
+ * Client and Application API routes, start-up restore of running servers, the embedded demo
+ * server, and the shutdown that stops every supervised process.
+ */
+import { fileURLToPath } from 'node:url'
 import fp from 'fastify-plugin'
+import { createConsoleSockets } from './console.socket.js'
+import { activityRoutes } from './activity.routes.js'
+import { serversApplicationRoutes } from './servers.application.routes.js'
+import { createServersRepository } from './servers.repository.js'
+import { serversRoutes } from './servers.routes.js'
+import { createServersService, type ServersService } from './servers.service.js'
+import { createSubusersService } from './subusers.service.js'
+import { subusersRoutes } from './subusers.routes.js'
+import { Supervisor } from './supervisor.js'
 
-export default fp(async function serversModule() {}, { name: 'servers', dependencies: ['auth', 'realtime'] })
+/** The demo game server script (plain Node, no dependencies). */
+export const DEMO_SERVER_SCRIPT = fileURLToPath(new URL('./demo/demo-server.mjs', import.meta.url))
+/** Disk usage of a running server's folder is walked this often (off the stats path). */
+const DISK_INTERVAL_MS = 15_000
+
+export default fp(
+  async function serversModule(app) {
+    const cfg = app.config
+    const log = app.log.child({ module: 'servers' })
+    const repo = createServersRepository(app.prisma)
+    let service: ServersService | undefined
+    const sockets = createConsoleSockets(app, () => service!)
+    const supervisor = new Supervisor({
+      stopTimeoutMs: cfg.STOP_TIMEOUT * 1000,
+      statsIntervalMs: cfg.STATS_INTERVAL_MS,
+      diskIntervalMs: DISK_INTERVAL_MS,
+      bufferLines: cfg.CONSOLE_BUFFER_LINES,
+      throttleLines: cfg.CONSOLE_THROTTLE_LINES,
+      throttlePeriodMs: cfg.CONSOLE_THROTTLE_PERIOD_MS,
+      log,
+      sink: {
+        state: sockets.publishState,
+        line: sockets.publishLine,
+        stats: sockets.publishStats,
+        desired: (uuid, desired) => {
+          repo.setDesired(uuid, desired).catch((err: unknown) => log.warn({ err, serverId: uuid }, 'could not persist desired state'))
+        },
+      },
+    })
+    service = createServersService({ repo, supervisor, cfg, log, hooks: sockets })
+    const subusers = createSubusersService({ repo, servers: service })
+    const svc = service
+
+    await app.register(
+      async (client) => {
+        client.addHook('onRequest', app.requireClient)
+        await client.register(serversRoutes, { service: svc, sockets })
+        await client.register(subusersRoutes, { service: svc, subusers })
+        await client.register(activityRoutes, { service: svc, repo })
+      },
+      { prefix: '/api/client' },
+    )
+    await app.register(
+      async (application) => {
+        application.addHook('onRequest', app.requireApplication)
+        await application.register(serversApplicationRoutes, { service: svc })
+      },
+      { prefix: '/api/application' },
+    )
+
+    app.addHook('onReady', async () => {
+      const running = await svc.load()
+      // First start of an embedded instance: one living console for the newcomer.
+      if (cfg.DEMO_SERVER ?? cfg.embedded) {
+        const admin = (await repo.count()) === 0 ? await app.prisma.user.findFirst({ where: { rootAdmin: true }, orderBy: { id: 'asc' } }) : null
+        if (admin) {
+          const row = await svc.create({
+            name: 'Demo game server',
+            description: 'A small script that behaves like a game server (help, list, say <text>, stop).',
+            user: admin.id,
+            command: process.execPath,
+            args: [DEMO_SERVER_SCRIPT],
+            done_pattern: '\\]: Done \\(',
+            stop: { type: 'command', value: 'stop' },
+          })
+          log.info({ serverId: row.uuid }, 'demo game server created')
+          running.push(row)
+        }
+      }
+      svc.restore(running)
+    })
+
+    app.addHook('onClose', async () => {
+      await supervisor.shutdown()
+    })
+  },
+  { name: 'servers', dependencies: ['auth', 'realtime'] },
+)

@@ -1,0 +1,140 @@
+/**
+ * Resource usage of a supervised process TREE without containers, read from Linux /proc:
+ * - memory: the sum of RSS over the root process and all its descendants (a game server that
+ *   forks workers is measured whole, which is what the memory limit applies to);
+ * - cpu: the sum of utime+stime ticks over the tree, turned into "percent of one core" between
+ *   two samples (Wings' `cpu_absolute`);
+ * - disk: bytes of the working directory, walked asynchronously and rarely (it can be large),
+ *   never on the stats hot path.
+ * On systems without /proc the figures are 0. Exited descendants drop out of the CPU sum, so the
+ * cpu figure is clamped at 0 rather than going negative.
+ */
+import { readdir, readFile, lstat } from 'node:fs/promises'
+import { join } from 'node:path'
+
+/** Linux exposes these as sysconf values; 100 Hz and 4 KiB pages are universal on x86-64/arm64. */
+const CLK_TCK = 100
+const PAGE_SIZE = 4096
+
+interface ProcEntry {
+  pid: number
+  ppid: number
+  ticks: number
+  rssPages: number
+}
+
+/** Parses /proc/<pid>/stat; the command name may contain spaces and parentheses. */
+export function parseStat(text: string): ProcEntry | null {
+  const close = text.lastIndexOf(')')
+  if (close < 0) return null
+  const pid = Number.parseInt(text, 10)
+  const f = text.slice(close + 2).split(' ')
+  // After "(comm) ": state(0) ppid(1) ... utime(11) stime(12) ... rss(21)
+  const ppid = Number(f[1])
+  const ticks = Number(f[11]) + Number(f[12])
+  const rssPages = Number(f[21])
+  if (!Number.isFinite(pid) || !Number.isFinite(ppid) || !Number.isFinite(ticks) || !Number.isFinite(rssPages)) return null
+  return { pid, ppid, ticks, rssPages }
+}
+
+async function readAllStats(): Promise<ProcEntry[]> {
+  let names: string[]
+  try {
+    names = await readdir('/proc')
+  } catch {
+    return []
+  }
+  const pids = names.filter((n) => n.charCodeAt(0) >= 48 && n.charCodeAt(0) <= 57)
+  const out: ProcEntry[] = []
+  await Promise.all(
+    pids.map(async (p) => {
+      try {
+        const e = parseStat(await readFile(`/proc/${p}/stat`, 'latin1'))
+        if (e) out.push(e)
+      } catch {
+        /* the process exited between readdir and read */
+      }
+    }),
+  )
+  return out
+}
+
+/** The root and every descendant, from a full process list. */
+export function treeOf(rootPid: number, all: readonly ProcEntry[]): ProcEntry[] {
+  const children = new Map<number, ProcEntry[]>()
+  let root: ProcEntry | undefined
+  for (const e of all) {
+    if (e.pid === rootPid) root = e
+    let list = children.get(e.ppid)
+    if (!list) children.set(e.ppid, (list = []))
+    list.push(e)
+  }
+  if (!root) return []
+  const tree: ProcEntry[] = [root]
+  for (let i = 0; i < tree.length; i++) for (const c of children.get(tree[i]!.pid) ?? []) tree.push(c)
+  return tree
+}
+
+export interface TreeSample {
+  memoryBytes: number
+  /** Percent of one core since the previous sample (0 on the first). */
+  cpuPercent: number
+  processes: number
+}
+
+/** Samples one process tree; keep one per running process (it remembers the previous ticks). */
+export class TreeSampler {
+  private lastTicks = -1
+  private lastAt = 0
+
+  constructor(private readonly rootPid: number) {}
+
+  async sample(now = Date.now()): Promise<TreeSample> {
+    const tree = treeOf(this.rootPid, await readAllStats())
+    let rss = 0
+    let ticks = 0
+    for (const e of tree) {
+      rss += e.rssPages
+      ticks += e.ticks
+    }
+    let cpu = 0
+    if (this.lastTicks >= 0 && now > this.lastAt) {
+      cpu = Math.max(0, ((ticks - this.lastTicks) / CLK_TCK / ((now - this.lastAt) / 1000)) * 100)
+    }
+    this.lastTicks = ticks
+    this.lastAt = now
+    return { memoryBytes: rss * PAGE_SIZE, cpuPercent: Math.round(cpu * 1000) / 1000, processes: tree.length }
+  }
+}
+
+/**
+ * Total size of regular files under `dir` (symlinks not followed), walking at most `maxEntries`
+ * entries so a huge folder costs a bounded amount of work per pass.
+ */
+export async function directorySize(dir: string, maxEntries = 200_000): Promise<number> {
+  let total = 0
+  let seen = 0
+  const stack = [dir]
+  while (stack.length > 0 && seen < maxEntries) {
+    const current = stack.pop()!
+    let entries
+    try {
+      entries = await readdir(current, { withFileTypes: true })
+    } catch {
+      continue
+    }
+    for (const e of entries) {
+      if (++seen > maxEntries) break
+      const p = join(current, e.name)
+      if (e.isDirectory()) stack.push(p)
+      else if (e.isFile()) {
+        try {
+          total += (await lstat(p)).size
+        } catch {
+          /* removed meanwhile */
+        }
+      }
+    }
+  }
+  return total
+}
