@@ -102,6 +102,8 @@ t.test('a client that stops reading must-deliver messages is closed with 4008', 
   for (let i = 0; i < 4000 && !c.conn.closed; i++) {
     r.hub.publish({ topics: ['console'], codec: 'json', payload: { i, line }, lane: 'reliable' })
     maxBuffered = Math.max(maxBuffered, c.conn.bufferedAmount)
+    // Yield now and then: the reading client lives in this process and must get to read.
+    if (i % 8 === 7) await new Promise((res) => setImmediate(res))
   }
   t.ok(c.conn.closed, 'slow client closed')
   t.equal(c.conn.closeCode, CLOSE.SLOW_CONSUMER.code)
