@@ -57,10 +57,10 @@ t.test('SIGTERM finishes the in-flight request and exits 0', async (t) => {
   const raw = await response
   t.match(raw, /^HTTP\/1\.1 200 /, 'the in-flight request completes normally')
   t.match(raw, /"object":"user"/, 'with its full body')
+  const exit = await server.exited
+  // Read the log only after exit: the line may still be in the pipe when the response arrives.
   const completed = server.logs.find((l) => l.msg === 'request completed' && l.reqId === incoming.reqId)
   t.ok(completed, 'and is logged as completed')
-
-  const exit = await server.exited
   t.equal(exit.code, 0, 'exit code 0')
   t.ok(exit.at - signalledAt < 10_000, `exited ${exit.at - signalledAt} ms after SIGTERM (< 10 s)`)
   t.notMatch(server.stderr(), /error/i, 'nothing on stderr')

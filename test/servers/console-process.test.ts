@@ -20,8 +20,13 @@ t.test('supervised processes', async (t) => {
     await client.line('Exit code: 1')
     await client.line('Out of memory: false')
     await client.status('offline')
-    const row = await env.app.prisma.server.findUniqueOrThrow({ where: { uuid: s.uuid } })
-    t.equal(row.desiredState, 'offline', 'a crashed server is not restarted at the next boot')
+    // The desired state is persisted in the background after the crash is announced.
+    let desired = ''
+    for (let i = 0; i < 200 && desired !== 'offline'; i++) {
+      desired = (await env.app.prisma.server.findUniqueOrThrow({ where: { uuid: s.uuid } })).desiredState
+      if (desired !== 'offline') await new Promise((r) => setTimeout(r, 25))
+    }
+    t.equal(desired, 'offline', 'a crashed server is not restarted at the next boot')
     await client.end()
   })
 
