@@ -31,11 +31,6 @@ async function main() {
     process.stderr.write(`wirehub: failed to start: ${(err as Error).stack ?? String(err)}\n`)
     process.exit(1)
   }
-  const address = app.server.address()
-  if (!config.PUBLIC_URL && address && typeof address === 'object') {
-    // PORT=0 binds a free port: the default public URL must name the port actually bound.
-    config.publicUrl = config.publicUrl.replace(/:\d+$/, `:${address.port}`)
-  }
   app.log.info({ ms: Math.round(performance.now() - started), url: config.publicUrl, embedded: config.embedded }, 'wirehub started')
 
   let stopping = false

@@ -127,21 +127,23 @@ export function createAlertRulesService(deps: { prisma: Prisma; alerts: AlertsSe
       const rules = await rulesOf(device.id)
       if (rules.length === 0) return
       const dirty = new Set<CachedRule>()
-      const fired: Array<{ rule: CachedRule; sample: MetricSample }> = []
+      const fired: Array<{ rule: CachedRule; sample: MetricSample; prevFiredAt: number | null }> = []
       for (const reading of readings) {
         for (const rule of rules) {
           const sample = Object.hasOwn(reading, rule.row.metric) ? reading[rule.row.metric] : undefined
           if (!sample) continue
+          const prevFiredAt = rule.state.lastFiredAt
           const r = step(rule.spec, rule.state, sample.value, now)
           if (!r.changed) continue
           rule.state = r.state
           dirty.add(rule)
-          if (r.fire) fired.push({ rule, sample })
+          if (r.fire) fired.push({ rule, sample, prevFiredAt })
         }
       }
       if (dirty.size === 0) return
+      const firing = new Set(fired.map((f) => f.rule))
       await Promise.all(
-        [...dirty].map((rule) =>
+        [...dirty].filter((rule) => !firing.has(rule)).map((rule) =>
           prisma.alertRule
             .updateMany({
               where: { id: rule.row.id },
@@ -150,8 +152,24 @@ export function createAlertRulesService(deps: { prisma: Prisma; alerts: AlertsSe
             .catch((err) => log.warn({ err, ruleId: rule.row.id }, 'could not record alert rule state')),
         ),
       )
-      for (const { rule, sample } of fired) {
+      for (const { rule, sample, prevFiredAt } of fired) {
         const r = rule.row
+        // Compare-and-set on the last firing time: when instances share the database, exactly
+        // one of them records this firing and raises the alert; a loser re-reads the rule state.
+        const won = await prisma.alertRule
+          .updateMany({
+            where: { id: r.id, lastFiredAt: prevFiredAt === null ? null : new Date(prevFiredAt) },
+            data: { breached: rule.state.breached, lastFiredAt: new Date(rule.state.lastFiredAt ?? now) },
+          })
+          .then((res) => res.count === 1)
+          .catch((err: unknown) => {
+            log.warn({ err, ruleId: r.id }, 'could not record alert rule state')
+            return false
+          })
+        if (!won) {
+          cache.delete(device.id)
+          continue
+        }
         const unit = sample.unit ?? ''
         const vars = {
           device_name: device.name,

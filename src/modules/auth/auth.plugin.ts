@@ -55,6 +55,9 @@ export default fp(
       apiKeys.invalidate({ userId: user.id })
       sessions.invalidateUser(user.id)
     })
+    // Revocations made on another instance arrive as relayed events (cluster/event-bridge.ts).
+    app.events.on('apikey.revoked', ({ identifier }) => apiKeys.invalidate({ identifier }))
+    app.events.on('session.ended', ({ sessionId }) => sessions.invalidateSession(sessionId))
     app.events.on('user.updated', ({ user }) => {
       apiKeys.invalidate({ userId: user.id })
       sessions.invalidateUser(user.id)

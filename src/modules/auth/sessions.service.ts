@@ -109,6 +109,10 @@ export function createSessionService(deps: SessionServiceDeps) {
       return !!row && row.expiresAt.getTime() > Date.now()
     },
 
+    invalidateSession(sessionId: number) {
+      for (const [k, v] of cache) if (v.id === sessionId) cache.delete(k)
+    },
+
     invalidateUser(userId: number) {
       for (const [k, v] of cache) if (v.user.id === userId) cache.delete(k)
     },

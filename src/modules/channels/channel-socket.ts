@@ -18,7 +18,7 @@ import { TokenBucket } from '../realtime/token-bucket.js'
 import type { SocketTokens } from '../auth/socket-tokens.js'
 import type { DeviceDirectory } from '../devices/device-directory.js'
 import type { SystemStatusPublisher } from '../system/system-status.js'
-import type { ChannelRegistry, RegisteredSocket } from './channels.registry.js'
+import type { ChannelRegistry, RegisteredSocket, Refusal } from './channels.registry.js'
 import {
   ERROR_CODES,
   MAX_SUBSCRIPTIONS,
@@ -57,6 +57,11 @@ export interface ChannelDeps {
   isCredentialActive(cred: string): Promise<boolean>
   loadUser(id: number): Promise<ChannelUser | null>
   limits: { maxMessageBytes: number; messagesPerSecond: number; maxBatch: number; authTimeoutSec: number; systemIntervalSec: number }
+  /** Cluster-wide connection slots (per user and in total), taken at the first successful auth. */
+  slots: {
+    acquire(userId: number, holder: string): Promise<Refusal | null>
+    release(userId: number, holder: string): void
+  }
 }
 
 interface Entry {
@@ -78,6 +83,12 @@ export class ChannelSocket implements RegisteredSocket {
   private readonly queue: unknown[] = []
   private busy = false
   private authFailures = 0
+  /** The user whose cluster-wide connection slot this socket holds, once taken. */
+  private slotUser: number | null = null
+
+  private get slotHolder(): string {
+    return `channels:${this.conn.id}`
+  }
   private dropped = 0
   private lastRateNotice = 0
   private expiresAt = 0
@@ -225,11 +236,13 @@ export class ChannelSocket implements RegisteredSocket {
     if (this.conn.closed) return
     if (!active || !user || user.uuid !== claims.user_uuid) return this.authFailed('invalid_token', 'The credential behind this token was revoked.')
     if (this.state === 'pending') {
-      const refusal = this.deps.registry.checkUser(user.id)
+      const refusal = this.deps.registry.checkUser(user.id) ?? (await this.deps.slots.acquire(user.id, this.slotHolder))
       if (refusal) {
         this.send({ type: 'auth_response', success: false, error: refusal.error, message: refusal.message })
         return this.closeWith(refusal.code, refusal.error, refusal.message)
       }
+      this.slotUser = user.id
+      if (this.disposed) this.deps.slots.release(user.id, this.slotHolder)
       clearTimeout(this.authTimer)
     }
     const prevCred = this.cred
@@ -384,5 +397,6 @@ export class ChannelSocket implements RegisteredSocket {
     this.entries.clear()
     this.queue.length = 0
     this.deps.registry.remove(this)
+    if (this.slotUser !== null) this.deps.slots.release(this.slotUser, this.slotHolder)
   }
 }

@@ -5,6 +5,7 @@
  * bench).
  */
 import fp from 'fastify-plugin'
+import { CLOSE } from '../realtime/close-codes.js'
 import { registerChannelCodecs } from './channels.codecs.js'
 import { ChannelRegistry } from './channels.registry.js'
 import { channelCredentialsRoutes, channelSocketRoutes } from './channels.routes.js'
@@ -77,6 +78,26 @@ export default fp(
       async loadUser(id) {
         return app.prisma.user.findUnique({ where: { id }, select: { id: true, uuid: true, rootAdmin: true } })
       },
+      // Cluster-wide (REDIS_URL) connection limits; on one instance the local registry and these
+      // agree. The holder names the instance, so slots of a crashed instance expire on their own.
+      slots: {
+        async acquire(userId, holder) {
+          const id = `${app.cluster.instanceId}:${holder}`
+          if (!(await app.cluster.acquire('channels:all', id, cfg.WS_MAX_CONNECTIONS))) {
+            return { code: CLOSE.TOO_MANY_CONNECTIONS, error: 'too_many_connections', message: `The cluster accepts at most ${cfg.WS_MAX_CONNECTIONS} channel sockets; retry later.` }
+          }
+          if (!(await app.cluster.acquire(`channels:user:${userId}`, id, cfg.WS_MAX_CONNECTIONS_PER_USER))) {
+            await app.cluster.release('channels:all', id)
+            return { code: CLOSE.TOO_MANY_CONNECTIONS, error: 'too_many_connections', message: `At most ${cfg.WS_MAX_CONNECTIONS_PER_USER} channel sockets per user; close one first.` }
+          }
+          return null
+        },
+        release(userId, holder) {
+          const id = `${app.cluster.instanceId}:${holder}`
+          void app.cluster.release('channels:all', id)
+          void app.cluster.release(`channels:user:${userId}`, id)
+        },
+      },
       limits: {
         maxMessageBytes: cfg.WS_MAX_MESSAGE_BYTES,
         messagesPerSecond: cfg.WS_MESSAGES_PER_SECOND,
@@ -123,5 +144,5 @@ export default fp(
       await status.stop()
     })
   },
-  { name: 'channels', dependencies: ['auth', 'realtime'] },
+  { name: 'channels', dependencies: ['auth', 'realtime', 'cluster'] },
 )

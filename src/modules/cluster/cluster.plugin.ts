@@ -22,6 +22,7 @@ export default fp(
     const cluster: Cluster = cfg.REDIS_URL ? new RedisCluster(cfg.REDIS_URL, cfg.NODE_NAME, publicUrl, log) : new LocalCluster(cfg.NODE_NAME, publicUrl)
     const bridge = cfg.REDIS_URL ? new EventBridge(cfg.REDIS_URL, app.events) : null
     app.decorate('cluster', cluster)
+    if (cluster instanceof RedisCluster) app.addHook('onListen', async () => cluster.announce())
     app.addHook('onClose', async () => {
       await bridge?.close()
       await cluster.close()

@@ -165,6 +165,11 @@ export class RedisCluster implements Cluster {
     this.sub.disconnect()
   }
 
+  /** Announces this node (again); called once listening, when the public URL is final. */
+  announce(): Promise<void> {
+    return this.refresh()
+  }
+
   private async refresh(): Promise<void> {
     if (!this.up) return
     const now = Date.now()

@@ -34,24 +34,36 @@ export function createDeviceStatusService(deps: DeviceStatusDeps) {
     if (!tracker.known(info.id)) tracker.load(info.id, info.ownerId, info.status, info.lastSeenAt, now)
   }
 
+  /**
+   * Records a transition with a compare-and-set on the stored status, in one statement: when
+   * several instances share the database (REDIS_URL scale-out), exactly one of them records and
+   * publishes each transition; the others find the status already changed and resynchronise.
+   * An offline transition also requires the stored last-seen time to be old, so an instance
+   * that saw no data cannot take a device offline while another instance receives its data.
+   */
   async function persist(t: Transition): Promise<void> {
     const at = new Date(t.at)
     const lastSeen = t.lastSeen === null ? null : new Date(t.lastSeen)
     const metadata = { last_seen: lastSeen ? lastSeen.toISOString() : null }
-    try {
-      await prisma.$transaction([
-        prisma.device.updateMany({
-          where: { id: t.deviceId },
-          data: { status: t.to, statusReason: t.reason, statusChangedAt: at, ...(lastSeen ? { lastSeenAt: lastSeen } : {}) },
-        }),
-        prisma.deviceStatusEvent.create({
-          data: { deviceId: t.deviceId, oldStatus: t.from, newStatus: t.to, reason: t.reason, metadata, createdAt: at },
-        }),
-      ])
-    } catch (err) {
-      // The device was deleted meanwhile (foreign key): nothing to publish.
-      if ((err as { code?: string }).code === 'P2003') return
-      throw err
+    const staleBefore = t.to === 'offline' ? new Date(t.at - tracker.offlineAfterMs) : null
+    const rows = await db.query<{ id: number }>(
+      `with upd as (
+         update devices set status = $2, status_reason = $3, status_changed_at = $4,
+                last_seen_at = case when $5::timestamptz is not null and (last_seen_at is null or last_seen_at < $5::timestamptz) then $5::timestamptz else last_seen_at end
+          where id = $1 and status = $6
+            and ($7::timestamptz is null or last_seen_at is null or last_seen_at < $7::timestamptz)
+          returning id)
+       insert into device_status_events (device_id, old_status, new_status, reason, metadata, created_at)
+       select id, $6, $2, $3, $8::jsonb, $4 from upd
+       returning id`,
+      [t.deviceId, t.to, t.reason, at.toISOString(), lastSeen?.toISOString() ?? null, t.from, staleBefore?.toISOString() ?? null, JSON.stringify(metadata)],
+    )
+    if (rows.length === 0) {
+      // Another instance recorded a transition first, or the device is gone: adopt the stored state.
+      const row = await prisma.device.findUnique({ where: { id: t.deviceId }, select: { ownerId: true, status: true, lastSeenAt: true } })
+      tracker.forget(t.deviceId)
+      if (row) tracker.load(t.deviceId, row.ownerId, row.status as DeviceStatus, row.lastSeenAt?.getTime() ?? null, Date.now())
+      return
     }
     const payload: DeviceStatusPayload = {
       device_id: t.deviceId,
@@ -108,7 +120,8 @@ export function createDeviceStatusService(deps: DeviceStatusDeps) {
       const sweepMs = Math.min(5000, Math.max(100, Math.floor(tracker.offlineAfterMs / 4)))
       sweepTimer = setInterval(sweep, sweepMs)
       sweepTimer.unref()
-      flushTimer = setInterval(() => void flushLastSeen(), deps.flushEveryMs ?? 15_000)
+      // Other instances judge silence by the stored last-seen time: keep it well inside the window.
+      flushTimer = setInterval(() => void flushLastSeen(), deps.flushEveryMs ?? Math.max(100, Math.min(15_000, Math.floor(tracker.offlineAfterMs / 3))))
       flushTimer.unref()
     },
 

@@ -12,6 +12,7 @@ import { createServersRepository } from './servers.repository.js'
 import { serversRoutes } from './servers.routes.js'
 import { createServersService, type ServersService } from './servers.service.js'
 import { createSubusersService } from './subusers.service.js'
+import { createServerRouting } from './servers.cluster.js'
 import { subusersRoutes } from './subusers.routes.js'
 import { Supervisor } from './supervisor.js'
 
@@ -47,11 +48,12 @@ export default fp(
     service = createServersService({ repo, supervisor, cfg, log, hooks: sockets })
     const subusers = createSubusersService({ repo, servers: service })
     const svc = service
+    const routing = createServerRouting(app, svc)
 
     await app.register(
       async (client) => {
         client.addHook('onRequest', app.requireClient)
-        await client.register(serversRoutes, { service: svc, sockets })
+        await client.register(serversRoutes, { service: svc, sockets, routing })
         await client.register(subusersRoutes, { service: svc, subusers })
         await client.register(activityRoutes, { service: svc, repo })
       },
@@ -91,5 +93,5 @@ export default fp(
       await supervisor.shutdown()
     })
   },
-  { name: 'servers', dependencies: ['auth', 'realtime'] },
+  { name: 'servers', dependencies: ['auth', 'realtime', 'cluster'] },
 )

@@ -7,16 +7,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import { CLIENT_SECURITY, listSchema, objectSchema, page, withErrors, wrap } from '../../lib/envelope.js'
-import { Conflict, Forbidden } from '../../lib/errors.js'
+import { Forbidden } from '../../lib/errors.js'
 import { credentialRef } from '../auth/principal.js'
 import type { ConsoleSockets } from './console.socket.js'
+import type { ServerRouting } from './servers.cluster.js'
 import { P, POWER_PERMISSION, SUBUSER_PERMISSIONS, has } from './permissions.js'
 import {
   ClientListQuery, ClientServerAttributes, ClientServerMeta, ClientServerParams, CommandBody, PermissionsResponse, PowerBody, ResourcesSchema, WebsocketCredentials,
 } from './servers.schemas.js'
 import type { Actor, ServersService } from './servers.service.js'
 import { clientAttributes, resourcesAttributes } from './servers.views.js'
-import { PowerLockedError } from './supervisor.js'
 
 const tags = ['client: servers']
 const security = CLIENT_SECURITY
@@ -30,7 +30,10 @@ export function actorOf(request: FastifyRequest): Actor {
   return { user: p.user, ip: request.ip, viaApi: p.via === 'key' }
 }
 
-export const serversRoutes: FastifyPluginAsyncTypebox<{ service: ServersService; sockets: ConsoleSockets }> = async (app, { service, sockets }) => {
+export const serversRoutes: FastifyPluginAsyncTypebox<{ service: ServersService; sockets: ConsoleSockets; routing: ServerRouting }> = async (
+  app,
+  { service, sockets, routing },
+) => {
   app.get('/', {
     schema: { tags, security, querystring: ClientListQuery, response: withErrors({ 200: listSchema('server', ClientServerAttributes) }) },
     handler: async (request) => {
@@ -75,12 +78,7 @@ export const serversRoutes: FastifyPluginAsyncTypebox<{ service: ServersService;
       const { row, access } = await service.resolveForClient(request.principal!.user, request.params.server)
       const signal = request.body.signal
       if (!has(access.permissions, POWER_PERMISSION[signal]!)) throw new Forbidden(UNAUTHORIZED)
-      try {
-        await service.power(row, signal, actorOf(request))
-      } catch (err) {
-        if (err instanceof PowerLockedError) throw new Conflict(err.message)
-        throw err
-      }
+      await routing.power(row, signal, actorOf(request))
       return reply.code(204).send(null)
     },
   })
@@ -90,7 +88,7 @@ export const serversRoutes: FastifyPluginAsyncTypebox<{ service: ServersService;
     handler: async (request, reply) => {
       const { row, access } = await service.resolveForClient(request.principal!.user, request.params.server)
       if (!has(access.permissions, P.CONTROL_CONSOLE)) throw new Forbidden(UNAUTHORIZED)
-      await service.command(row, request.body.command, actorOf(request))
+      await routing.command(row, request.body.command, actorOf(request))
       return reply.code(204).send(null)
     },
   })
@@ -110,7 +108,7 @@ export const serversRoutes: FastifyPluginAsyncTypebox<{ service: ServersService;
         serverUuid: row.uuid,
       })
       sockets.issued(jtiOf(token))
-      const base = app.config.publicUrl.replace(/^http/, 'ws')
+      const base = await routing.socketBase(row)
       return { data: { token, socket: `${base}/api/servers/${row.uuid}/ws` } }
     },
   })

@@ -2,16 +2,25 @@
  * @fastify/rate-limit on every route. It runs as a root onRequest hook *after* the principal is
  * resolved (modules/auth/auth.plugin.ts), so the bucket is the API key or session when one is
  * presented and valid, and the client IP otherwise (including every failed authentication).
+ * With REDIS_URL the counters live in Redis, so the limit holds across instances; if Redis is
+ * unreachable requests are let through (skipOnError) rather than refused.
  */
 import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
+import { Redis } from 'ioredis'
 import { TooManyRequests } from '../../lib/errors.js'
 
 export default fp(
   async function rateLimitPlugin(app) {
     const cfg = app.config
+    const redis = cfg.REDIS_URL
+      ? new Redis(cfg.REDIS_URL, { connectTimeout: 500, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (n) => Math.min(n * 200, 2000) })
+      : null
+    redis?.on('error', () => {})
+    if (redis) app.addHook('onClose', async () => redis.disconnect())
     await app.register(rateLimit, {
       global: false,
+      ...(redis ? { redis, nameSpace: 'wh:rl:', skipOnError: true } : {}),
       max: cfg.RATE_LIMIT_MAX,
       timeWindow: cfg.RATE_LIMIT_WINDOW * 1000,
       keyGenerator: (request) => request.principal?.rateKey ?? `ip:${request.ip}`,

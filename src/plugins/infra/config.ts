@@ -12,8 +12,15 @@ declare module 'fastify' {
 
 export default fp(
   async function configPlugin(app, opts: { config: Config }) {
-    app.decorate('config', opts.config)
+    const cfg = opts.config
+    app.decorate('config', cfg)
     app.decorate('events', new DomainEvents())
+    // PORT=0 binds a free port: the default public URL must name the port actually bound. Runs
+    // first among onListen hooks, so later ones (the cluster's node announcement) see it.
+    app.addHook('onListen', async () => {
+      const address = app.server.address()
+      if (!cfg.PUBLIC_URL && address && typeof address === 'object') cfg.publicUrl = cfg.publicUrl.replace(/:\d+$/, `:${address.port}`)
+    })
   },
   { name: 'config' },
 )
