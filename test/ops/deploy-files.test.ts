@@ -26,25 +26,27 @@ const SCHEMA = ConfigSchema.properties as Record<string, { default?: unknown }>
 const SEVERITY_ERROR = 1
 const SEVERITY_WARNING = 2
 
-t.test('docker-compose.yml passes dclint with no errors or warnings', async (t) => {
-  const bin = join(dirname(createRequire(import.meta.url).resolve('dclint/package.json')), 'bin', 'dclint.cjs')
-  let stdout = ''
-  let code = 0
-  try {
-    ;({ stdout } = await promisify(execFile)(process.execPath, [bin, '--formatter', 'json', '--color', 'false', 'docker-compose.yml'], { cwd: ROOT }))
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string }
-    code = e.code ?? 1
-    stdout = e.stdout ?? ''
-  }
-  const report = JSON.parse(stdout) as { filePath: string; errorCount: number; warningCount: number; messages: unknown[] }[]
-  t.equal(report.length, 1, 'dclint linted exactly one file')
-  t.match(report[0]?.filePath, /docker-compose\.yml$/)
-  t.same(report[0]?.messages, [], 'no findings')
-  t.equal(report[0]?.errorCount, 0)
-  t.equal(report[0]?.warningCount, 0)
-  t.equal(code, 0, 'dclint exits 0')
-})
+for (const file of ['docker-compose.yml', 'deploy/compose.scale.yml']) {
+  t.test(`${file} passes dclint with no errors or warnings`, async (t) => {
+    const bin = join(dirname(createRequire(import.meta.url).resolve('dclint/package.json')), 'bin', 'dclint.cjs')
+    let stdout = ''
+    let code = 0
+    try {
+      ;({ stdout } = await promisify(execFile)(process.execPath, [bin, '--formatter', 'json', '--color', 'false', file], { cwd: ROOT }))
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string }
+      code = e.code ?? 1
+      stdout = e.stdout ?? ''
+    }
+    const report = JSON.parse(stdout) as { filePath: string; errorCount: number; warningCount: number; messages: unknown[] }[]
+    t.equal(report.length, 1, 'dclint linted exactly one file')
+    t.ok(report[0]?.filePath.endsWith(file))
+    t.same(report[0]?.messages, [], 'no findings')
+    t.equal(report[0]?.errorCount, 0)
+    t.equal(report[0]?.warningCount, 0)
+    t.equal(code, 0, 'dclint exits 0')
+  })
+}
 
 t.test('docker-compose.yml wires wirehub to postgres and shuts down gracefully', async (t) => {
   type Service = {
