@@ -6,6 +6,7 @@ import fp from 'fastify-plugin'
 import websocket from '@fastify/websocket'
 import { compileOriginPolicy, type OriginPolicy } from '../../lib/origin-policy.js'
 import { Hub } from './hub.js'
+import { CLOSE } from './close-codes.js'
 import type { Broker } from './broker.js'
 import { RedisBroker } from './redis-broker.js'
 
@@ -19,10 +20,21 @@ declare module 'fastify' {
 export default fp(
   async function realtimePlugin(app, opts: { broker?: Broker }) {
     const cfg = app.config
+    let hubRef: Hub | undefined
     await app.register(websocket, {
       options: {
         maxPayload: cfg.WS_MAX_PAYLOAD,
         perMessageDeflate: cfg.WS_PERMESSAGE_DEFLATE,
+      },
+      // Replaces @fastify/websocket's default, which closes sockets without a code (clients see
+      // 1005): every socket gets 1001 "server shutting down", the documented reconnect code.
+      preClose(done) {
+        const wss = app.websocketServer
+        void (async () => {
+          await hubRef?.close(CLOSE.GOING_AWAY)
+          for (const client of wss.clients) client.close(CLOSE.GOING_AWAY.code, CLOSE.GOING_AWAY.reason)
+          wss.close()
+        })().then(() => done(), (err: Error) => done(err))
       },
     })
     const broker = opts.broker ?? (cfg.REDIS_URL ? new RedisBroker(cfg.REDIS_URL, app.log.child({ module: 'redis-broker' })) : undefined)
@@ -34,9 +46,7 @@ export default fp(
     })
     app.decorate('hub', hub)
     app.decorate('originPolicy', compileOriginPolicy({ entries: cfg.ALLOWED_ORIGINS, allowMissing: cfg.ALLOW_MISSING_ORIGIN, selfOrigin: () => cfg.publicUrl }))
-    app.addHook('preClose', async () => {
-      await hub.close()
-    })
+    hubRef = hub
   },
   { name: 'realtime', dependencies: ['config'] },
 )
