@@ -131,21 +131,27 @@ export abstract class ReconnectingSocket<Events extends SocketEvents> {
   /** Closes the socket for good (no reconnect). */
   close(): void {
     if (this.stopped) return
+    this.shutDown('client closed')
+    this.events.emit('close', { code: CLIENT_CLOSE, reason: 'client closed', willReconnect: false })
+  }
+
+  /** Stops for good: no reconnect, pending auth fails, the socket (if any) is closed by us. */
+  private shutDown(why: string): void {
     this.stopped = true
     this.scheduler.cancel()
+    this.clearAuthTimer()
     this.failAuthWaiter(new Error('socket closed'))
     const ws = this.ws
     this.ws = null
     if (ws) {
       detach(ws)
       try {
-        ws.close(CLIENT_CLOSE, 'client closed')
+        ws.close(CLIENT_CLOSE, why)
       } catch {
         // already closing
       }
     }
     this.setSocketState('closed')
-    this.events.emit('close', { code: CLIENT_CLOSE, reason: 'client closed', willReconnect: false })
   }
 
   /* ------------------------------------------------------------- for subclasses */
@@ -311,21 +317,7 @@ export abstract class ReconnectingSocket<Events extends SocketEvents> {
 
   /** Ends the socket without reconnecting and reports why. */
   private giveUp(code: number, reason: string): void {
-    this.stopped = true
-    this.scheduler.cancel()
-    this.clearAuthTimer()
-    this.failAuthWaiter(new Error('socket closed'))
-    const ws = this.ws
-    this.ws = null
-    if (ws) {
-      detach(ws)
-      try {
-        ws.close(CLIENT_CLOSE, 'giving up')
-      } catch {
-        // already closing
-      }
-    }
-    this.setSocketState('closed')
+    this.shutDown('giving up')
     const meaning = describeClose(code)?.meaning
     this.events.emit('close', { code, reason, willReconnect: false, ...(meaning ? { meaning } : {}) })
   }
