@@ -1,0 +1,34 @@
+/** Command-line flags of `npm run bench` (`--key=value` or `--flag`). */
+export interface BenchArgs {
+  ns: number[]
+  ds: number[]
+  rounds: number
+  targets: string[]
+  suites: string[]
+  workers: number
+  quick: boolean
+  windowMs: number
+  out: string | undefined
+}
+
+export function parseArgs(argv: string[]): BenchArgs {
+  const flags = new Map<string, string>()
+  for (const a of argv) {
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a)
+    if (!m) throw new Error(`unknown argument ${a}`)
+    flags.set(m[1]!, m[2] ?? 'true')
+  }
+  const list = (k: string, def: string) => (flags.get(k) ?? def).split(',').map((s) => s.trim()).filter(Boolean)
+  const quick = flags.get('quick') === 'true'
+  return {
+    ns: list('n', quick ? '1000' : '1000,5000,10000').map(Number),
+    ds: list('d', '10,1').map(Number),
+    rounds: Number(flags.get('rounds') ?? (quick ? 1 : 3)),
+    targets: list('targets', 'bare-ws,socketio,wirehub'),
+    suites: list('suites', 'fanout,slow-reader,ingest,credential'),
+    workers: Number(flags.get('workers') ?? 2),
+    quick,
+    windowMs: Number(flags.get('window') ?? (quick ? 2000 : 3000)),
+    out: flags.get('out'),
+  }
+}

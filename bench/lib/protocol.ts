@@ -1,0 +1,98 @@
+/**
+ * What travels between the benchmark's processes: the IPC messages of load generator workers
+ * and the publisher, and the stamp every publication carries. The stamp is a single number so it
+ * survives any target's encoding (wirehub stores it as a telemetry reading's value):
+ * `step * 1e13 + sendTimeMs` — the step tags which measurement window a message belongs to
+ * (late messages of an earlier window are counted apart), the rest is the wall-clock send time
+ * with sub-millisecond precision (float64 keeps ~4 µs at this magnitude).
+ */
+export const STEP_SCALE = 1e13
+
+/** Wall-clock milliseconds with a fractional part, comparable across processes. */
+export const nowMs = (): number => performance.timeOrigin + performance.now()
+
+export const stamp = (step: number): number => step * STEP_SCALE + nowMs()
+
+/** The metric name the benchmark publishes (one metric, so one collapse key per device). */
+export const METRIC = 'lat'
+
+export type ClientKind = 'ws' | 'socketio'
+
+/** How a worker reaches a target. */
+export interface TargetConn {
+  kind: ClientKind
+  /** ws://host:port/ws or http://host:port for Socket.IO. */
+  url: string
+  /** Base URL of the HTTP API, to fetch socket tokens (wirehub). */
+  httpUrl: string
+  /** Client API key for `GET /api/client/websocket`; null: targets without real auth. */
+  clientKey: string | null
+}
+
+export type WorkerCommand =
+  | { cmd: 'connect'; target: TargetConn; count: number; firstIndex: number; devices: number[]; localAddresses: string[]; concurrency: number }
+  | { cmd: 'reset'; step: number }
+  | { cmd: 'collect' }
+  | { cmd: 'pause'; index: number }
+  | { cmd: 'close' }
+
+export type WorkerEvent =
+  | { ev: 'tokens'; ms: number; failed: number }
+  | { ev: 'connected'; ok: number; failed: number; ms: number; errors: string[] }
+  | { ev: 'reset' }
+  | { ev: 'collected'; received: number; stale: number; other: number; closed: number; pausedReceived: number; hist: string }
+  | { ev: 'paused'; device: number }
+  | { ev: 'closed' }
+
+export interface PublishDevice {
+  id: number
+  /** Device key for wirehub's ingestion endpoint; unused by the baselines. */
+  key: string
+}
+
+export interface PublishJob {
+  step: number
+  mode: 'baseline' | 'wirehub'
+  url: string
+  devices: PublishDevice[]
+  /** Publications per second (each goes to every subscriber of its device). */
+  rate: number
+  durationMs: number
+  /** Readings per request (wirehub batch ingestion); 1 for fan-out runs. */
+  batch: number
+  maxInflight: number
+}
+
+export interface PublishResult {
+  sent: number
+  ok: number
+  failed: number
+  elapsedMs: number
+  errors: string[]
+}
+
+/**
+ * Parses the stamp out of a delivered frame without JSON.parse: the first `"value":` number.
+ * Returns NaN if absent.
+ */
+const VALUE = Buffer.from('"value":')
+export function readStamp(buf: Buffer): number {
+  const i = buf.indexOf(VALUE)
+  if (i < 0) return NaN
+  let p = i + VALUE.length
+  while (buf[p] === 0x20) p++
+  let end = p
+  const n = buf.length
+  while (end < n) {
+    const c = buf[end]!
+    // digits, '.', 'e', 'E', '+', '-'
+    if ((c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d) end++
+    else break
+  }
+  return Number(buf.toString('latin1', p, end))
+}
+
+/** The telemetry_update text the baselines send (same shape and size as wirehub's). */
+export function telemetryText(deviceId: number, value: number, ts: string): string {
+  return JSON.stringify({ type: 'telemetry_update', channel: 'telemetry', device_id: deviceId, telemetry: { [METRIC]: { value, unit: 'ms', timestamp: ts } } })
+}

@@ -1,0 +1,23 @@
+/**
+ * `tsx bench/report.ts bench/results/<file>.json [more.json …]`: re-prints the tables of saved
+ * runs (several files are merged, e.g. one run per N), for the README.
+ */
+import { readFileSync } from 'node:fs'
+import { fanoutTable, summarizeFanout } from './lib/report.js'
+import type { SessionResult } from './suites/fanout.js'
+import { ingestTable, type IngestResult } from './suites/ingest.js'
+import { credentialTable, type CredentialResult } from './suites/credential.js'
+
+interface Saved {
+  sessions: SessionResult[]
+  ingest: IngestResult | null
+  credential: CredentialResult | null
+}
+
+const files = process.argv.slice(2)
+if (files.length === 0) throw new Error('usage: report.ts <results.json> [...]')
+const runs = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Saved)
+const sessions = runs.flatMap((r) => r.sessions)
+const ingest = runs.map((r) => r.ingest).filter((x): x is IngestResult => !!x).at(-1)
+const credential = runs.map((r) => r.credential).filter((x): x is CredentialResult => !!x).at(-1)
+process.stdout.write(`${fanoutTable(summarizeFanout(sessions))}\n${ingest ? ingestTable(ingest) : ''}\n${credential ? credentialTable(credential) : ''}\n`)

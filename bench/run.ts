@@ -1,0 +1,87 @@
+/**
+ * `npm run bench` (tsx bench/run.ts): the wirehub benchmark of issue 3. Starts every target as
+ * its own process, drives them with the forked load generator, alternates targets A/B/A/B over
+ * rounds, prints medians as ratios to the bare-ws baseline and saves everything as JSON in
+ * bench/results/<timestamp>.json. Flags: --n=1000,5000 --d=10,1 --rounds=3 --quick
+ * --targets=bare-ws,socketio,wirehub[,hub] --suites=fanout,slow-reader,ingest,credential
+ * --workers=2 --window=3000 (ms per ramp step).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from './lib/args.js'
+import { fanoutTable, median, summarizeFanout } from './lib/report.js'
+import { createWirehubContext, dropWirehubContext, ROOT, startTarget, stopTarget, type TargetName, type WirehubContext } from './lib/targets.js'
+import { LoadGen } from './loadgen/controller.js'
+import { runSession, type SessionResult } from './suites/fanout.js'
+import { runIngest, ingestTable, type IngestResult } from './suites/ingest.js'
+import { runCredential, credentialTable, type CredentialResult } from './suites/credential.js'
+
+const args = parseArgs(process.argv.slice(2))
+const started = new Date()
+const log = (s: string) => process.stdout.write(`${s}\n`)
+
+async function main(): Promise<void> {
+  const targets = args.targets as TargetName[]
+  const needsWirehub = targets.includes('wirehub') || args.suites.includes('ingest') || args.suites.includes('credential')
+  const ctx: WirehubContext | null = needsWirehub ? await createWirehubContext() : null
+  const lg = new LoadGen(args.workers)
+  const sessions: SessionResult[] = []
+  let ingest: IngestResult | null = null
+  let credential: CredentialResult | null = null
+  try {
+    if (args.suites.includes('fanout')) {
+      const maxN = Math.max(...args.ns)
+      for (const n of args.ns) {
+        for (const d of args.ds) {
+          if (n % d !== 0) throw new Error(`N (${n}) must be a multiple of D (${d})`)
+          for (let round = 1; round <= args.rounds; round++) {
+            // A/B/A/B: every target once per round, order rotated between rounds.
+            const order = targets.map((_, i) => targets[(i + round - 1) % targets.length]!)
+            for (const name of order) {
+              const prior = sessions.filter((s) => s.target === name && s.n === n && s.d === d && s.maxRate > 0).map((s) => s.maxRate)
+              const start = prior.length ? Math.round(median(prior) * 0.6) : 10_000
+              log(`[${new Date().toISOString().slice(11, 19)}] ${name} N=${n} D=${d} round ${round}/${args.rounds}`)
+              const target = await startTarget(name, ctx)
+              try {
+                sessions.push(
+                  await runSession(lg, target, n, d, round, {
+                    windowMs: args.windowMs,
+                    startRate: start,
+                    factor: prior.length ? 1.2 : 1.5,
+                    maxSteps: prior.length ? 6 : 9,
+                    slowReader: args.suites.includes('slow-reader') && n === maxN && d === Math.max(...args.ds) && (name === 'wirehub' || name === 'hub'),
+                    log,
+                  }),
+                )
+              } finally {
+                await lg.close().catch(() => undefined)
+                await stopTarget(target)
+              }
+            }
+          }
+        }
+      }
+    }
+    if (args.suites.includes('ingest') && ctx) ingest = await runIngest(ctx, lg, { quick: args.quick, log })
+    if (args.suites.includes('credential') && ctx) credential = await runCredential(ctx, { quick: args.quick, log })
+  } finally {
+    await lg.shutdown()
+    if (ctx) await dropWirehubContext(ctx)
+  }
+  const summary = summarizeFanout(sessions)
+  const tables = [fanoutTable(summary), ingest ? ingestTable(ingest) : '', credential ? credentialTable(credential) : ''].filter(Boolean).join('\n')
+  log(`\n## wirehub benchmark, ${started.toISOString()}\n${tables}\n`)
+  const dir = join(ROOT, 'bench', 'results')
+  mkdirSync(dir, { recursive: true })
+  const file = args.out ?? join(dir, `${started.toISOString().replace(/[:.]/g, '-')}.json`)
+  writeFileSync(file, JSON.stringify({ started: started.toISOString(), args, machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, summary, sessions, ingest, credential, tables }, null, 2))
+  log(`saved ${file}`)
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,54 @@
+/**
+ * Diagnostic target: wirehub's own Hub (src/modules/realtime) behind the same trivial
+ * auth/subscribe protocol and `POST /publish` endpoint as the bare-ws baseline — fan-out cost of
+ * the hub alone (prepared frames, lanes, counters) without Fastify, tokens or ingestion.
+ * Usage: hub-only.ts <port>
+ */
+import { createServer } from 'node:http'
+import pino from 'pino'
+import { WebSocketServer } from 'ws'
+import { Hub } from '../../src/modules/realtime/hub.js'
+import type { Connection } from '../../src/modules/realtime/connection.js'
+import type { Subscription } from '../../src/modules/realtime/subscription.js'
+import { METRIC, telemetryText } from '../lib/protocol.js'
+import { health, readJson, targetPort, type PublishBody } from './common.js'
+
+const port = targetPort()
+const hub = new Hub({ log: pino({ level: 'warn' }), limits: { softLimitBytes: 65536, hardLimitBytes: 1048576 }, pingIntervalMs: 25_000 })
+hub.registerCodec('telemetry', { encode: (p) => {
+  const b = p as PublishBody
+  return telemetryText(b.device_id, b.value, b.ts)
+} })
+
+const server = createServer(async (req, res) => {
+  if (health(req, res)) return
+  if (req.method !== 'POST' || req.url !== '/publish') return void res.writeHead(404).end()
+  const body = await readJson<PublishBody>(req, res)
+  if (!body) return
+  hub.publish({ topics: [`telemetry:${body.device_id}`], codec: 'telemetry', payload: body, lane: 'droppable', collapseKey: METRIC })
+  res.writeHead(202, { 'content-type': 'application/json' }).end('{}')
+})
+
+const wss = new WebSocketServer({ server, path: '/ws', perMessageDeflate: false, maxPayload: 65536 })
+wss.on('connection', (ws) => {
+  const conn: Connection = hub.connect(ws, 'channel', {})
+  conn.collapsedNotice = (count) => JSON.stringify({ type: 'collapsed', count })
+  let sub: Subscription | undefined
+  ws.on('message', (data) => {
+    let msg: { type?: string; device_id?: number }
+    try {
+      msg = JSON.parse(String(data)) as typeof msg
+    } catch {
+      return
+    }
+    if (msg.type === 'auth') conn.sendText('{"type":"auth_response","success":true}')
+    else if (msg.type === 'subscribe' && typeof msg.device_id === 'number') {
+      if (sub) hub.unsubscribe(sub)
+      sub = hub.subscribe(conn, `telemetry:${msg.device_id}`)
+      conn.sendText(JSON.stringify({ type: 'subscribed', channel: 'telemetry', device_id: msg.device_id }))
+    }
+  })
+})
+
+server.listen(port, '127.0.0.1')
+process.on('SIGTERM', () => process.exit(0))
