@@ -63,6 +63,12 @@ export default fp(
     })
     app.decorate('iot', { directory, status, devices, writer, ingest, alerts, rules, system, registry })
 
+    // Users seen at socket auth, briefly: a reconnect storm must not be one query per socket.
+    // Any change to a user (admin flag, deletion) evicts it at once, on every instance.
+    const users = new Map<number, { user: { id: number; uuid: string; rootAdmin: boolean }; until: number }>()
+    app.events.on('user.updated', ({ user }) => users.delete(user.id))
+    app.events.on('user.deleted', ({ user }) => users.delete(user.id))
+
     const deps: ChannelDeps = {
       hub: app.hub,
       tokens: app.socketTokens,
@@ -76,7 +82,14 @@ export default fp(
         return m[1] === 'k' ? app.apiKeys.isActive(Number(m[2])) : app.sessions.isActive(Number(m[2]))
       },
       async loadUser(id) {
-        return app.prisma.user.findUnique({ where: { id }, select: { id: true, uuid: true, rootAdmin: true } })
+        const hit = users.get(id)
+        if (hit && hit.until > Date.now()) return hit.user
+        const user = await app.prisma.user.findUnique({ where: { id }, select: { id: true, uuid: true, rootAdmin: true } })
+        if (user) {
+          if (users.size >= 10_000) users.delete(users.keys().next().value as number)
+          users.set(id, { user, until: Date.now() + 30_000 })
+        }
+        return user
       },
       // Cluster-wide (REDIS_URL) connection limits; on one instance the local registry and these
       // agree. The holder names the instance, so slots of a crashed instance expire on their own.

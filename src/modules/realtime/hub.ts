@@ -35,6 +35,9 @@ export interface KindCounters {
   collapsed: number
 }
 
+/** Connections pinged per event-loop turn by the keepalive sweep. */
+const PING_SLICE = 500
+
 /** `telemetry:12` → `telemetry`: bounded label cardinality for metrics. */
 const kindOf = (topic: string) => {
   const i = topic.indexOf(':')
@@ -50,6 +53,7 @@ export class Hub {
   private readonly kinds = new Map<string, KindCounters>()
   private readonly pingTimer: NodeJS.Timeout
   private seq = 0
+  private sweeping = false
   /** Serialisations performed (the encode-once test reads it). */
   encodes = 0
   slowDisconnects = 0
@@ -234,19 +238,34 @@ export class Hub {
     return k
   }
 
+  /**
+   * Pings every connection, in slices of PING_SLICE per event-loop turn: one synchronous loop
+   * over 10k sockets takes ~100 ms here, which would stall every delivery behind it.
+   */
   private keepalive(): void {
-    for (const conn of this.connections) {
-      if (!conn.alive) {
-        conn.terminate()
-        continue
+    if (this.sweeping) return
+    this.sweeping = true
+    const pending = [...this.connections]
+    const slice = (start: number) => {
+      const end = Math.min(start + PING_SLICE, pending.length)
+      for (let i = start; i < end; i++) {
+        const conn = pending[i]!
+        if (conn.closed) continue
+        if (!conn.alive) {
+          conn.terminate()
+          continue
+        }
+        conn.alive = false
+        try {
+          conn.ws.ping()
+        } catch {
+          conn.terminate()
+        }
       }
-      conn.alive = false
-      try {
-        conn.ws.ping()
-      } catch {
-        conn.terminate()
-      }
+      if (end < pending.length) setImmediate(slice, end)
+      else this.sweeping = false
     }
+    slice(0)
   }
 
   private disconnected(conn: Connection): void {
