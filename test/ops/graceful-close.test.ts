@@ -47,7 +47,9 @@ t.test('no acknowledged reading is lost when closing mid-stream', async (t) => {
   }
   const agents = Array.from({ length: 6 }, agent)
   while (acknowledged < 400) await new Promise((r) => setTimeout(r, 5))
+  const t0 = Date.now()
   await ta.app.close()
+  t.comment(`close took ${Date.now() - t0} ms`)
   stop = true
   await Promise.all(agents)
   const c = new pg.Client({ connectionString: DATABASE_URL })

@@ -17,6 +17,23 @@ export default fp(
     app.decorate('events', new DomainEvents())
     // PORT=0 binds a free port: the default public URL must name the port actually bound. Runs
     // first among onListen hooks, so later ones (the cluster's node announcement) see it.
+    // Graceful close: node's server.close() reaps only the connections idle at that instant; a
+    // keep-alive connection whose request was in flight would then linger for keepAliveTimeout
+    // (72 s). Responses sent while closing say `Connection: close`, and idle connections are
+    // reaped until the server is closed.
+    let closing = false
+    let reaper: NodeJS.Timeout | null = null
+    app.addHook('preClose', async () => {
+      closing = true
+      reaper = setInterval(() => app.server.closeIdleConnections(), 50)
+      reaper.unref()
+    })
+    app.addHook('onSend', async (_request, reply) => {
+      if (closing) reply.header('connection', 'close')
+    })
+    app.addHook('onClose', async () => {
+      if (reaper) clearInterval(reaper)
+    })
     app.addHook('onListen', async () => {
       const address = app.server.address()
       if (!cfg.PUBLIC_URL && address && typeof address === 'object') cfg.publicUrl = cfg.publicUrl.replace(/:\d+$/, `:${address.port}`)
