@@ -33,10 +33,14 @@ export class SystemStatusSampler {
     private readonly activeConnections: () => number,
   ) {}
 
-  /** One sample; calls within a second share it. */
+  /**
+   * One sample; timers of different periods firing together share it. The window must stay well
+   * below the shortest period (1 s): a 1 s timer firing a millisecond early would otherwise get
+   * the previous sample again, with the same timestamp.
+   */
   sample(): Promise<SystemStatusPayload> {
     const now = Date.now()
-    if (this.cached && now - this.cached.at < 1000) return this.cached.value
+    if (this.cached && now - this.cached.at < 200) return this.cached.value
     const value = this.take(now)
     this.cached = { at: now, value }
     return value
