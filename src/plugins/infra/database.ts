@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url'
 import fp from 'fastify-plugin'
+import { readdir } from 'node:fs/promises'
 import { openDatabase, type Database, type Prisma } from '../../db/database.js'
 import { applyMigrations } from '../../db/migrator.js'
 
@@ -17,6 +18,24 @@ declare module 'fastify' {
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../prisma/migrations', import.meta.url))
 export const SCHEMA_PATH = fileURLToPath(new URL('../../../prisma/schema.prisma', import.meta.url))
 
+/**
+ * True when every committed migration is recorded as applied: the common start-up case, answered
+ * with one query instead of starting the schema engine (~0.1-0.3 s). Anything else (a new,
+ * failed or rolled-back migration, no table yet) goes through the engine, which reports it.
+ */
+async function upToDate(db: Database): Promise<boolean> {
+  const committed = (await readdir(MIGRATIONS_DIR, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name)
+  try {
+    const rows = await db.query<{ migration_name: string }>(
+      'select migration_name from _prisma_migrations where finished_at is not null and rolled_back_at is null',
+    )
+    const applied = new Set(rows.map((r) => r.migration_name))
+    return committed.every((name) => applied.has(name))
+  } catch {
+    return false // no _prisma_migrations table yet: a fresh database
+  }
+}
+
 export default fp(
   async function databasePlugin(app) {
     const cfg = app.config
@@ -24,7 +43,7 @@ export default fp(
     const started = performance.now()
     const db = await openDatabase({ databaseUrl: cfg.DATABASE_URL, dataDir: cfg.DATA_DIR, poolSize: cfg.DATABASE_POOL_SIZE })
     try {
-      if (cfg.AUTO_MIGRATE) {
+      if (cfg.AUTO_MIGRATE && !(await upToDate(db))) {
         const { applied } = await applyMigrations({
           adapterFactory: db.adapterFactory,
           migrationsDir: MIGRATIONS_DIR,
