@@ -12,13 +12,6 @@ import type { AlertMessage, TelemetryUpdate } from '../../packages/client/src/in
 import { bearer, build, freshDatabase } from '../helper.js'
 import { countingFetch, freePort, next, sdkClient, userWithKey } from './support.js'
 
-/** Skips (naming what is missing) while the channels module has not landed. */
-async function channelsMissing(app: FastifyInstance, key: string): Promise<string | null> {
-  const res = await app.inject({ method: 'GET', url: '/api/client/websocket', headers: bearer(key) })
-  if (res.statusCode === 404 && /Route GET/.test(res.body)) return 'waiting on the server: channels module (GET /api/client/websocket, /ws)'
-  return null
-}
-
 async function createDevice(app: FastifyInstance, key: string, name: string) {
   const res = await app.inject({ method: 'POST', url: '/api/client/devices', headers: bearer(key), payload: { name, units: { temperature: '°C' } } })
   if (res.statusCode !== 201) throw new Error(`create device: ${res.statusCode} ${res.body}`)
@@ -35,8 +28,6 @@ async function ingest(app: FastifyInstance, device: { id: number; key: string },
 t.test('channels: filtered telemetry, ping, token refresh on the same socket', async (t) => {
   const { app, url, adminKey } = await build(t, { listen: true, env: { ALLOWED_ORIGINS: '*', SOCKET_TOKEN_TTL: '62' } })
   const user = await userWithKey(app, adminKey, 'channels@example.test')
-  const missing = await channelsMissing(app, user.key)
-  if (missing) return t.skip(missing, async () => {})
   const device = await createDevice(app, user.key, 'sdk-1')
   const f = countingFetch()
   const ch = sdkClient(t, url, user.key, { fetch: f.fetch }).channels()
@@ -73,8 +64,6 @@ t.test('channels: restart mid-stream — reconnect, resubscribe, every alert exa
   const first = await build(t, { env })
   await first.app.listen({ host: '127.0.0.1', port })
   const user = await userWithKey(first.app, first.adminKey, 'restart@example.test')
-  const missing = await channelsMissing(first.app, user.key)
-  if (missing) return t.skip(missing, async () => {})
   const device = await createDevice(first.app, user.key, 'sdk-restart')
   const rule = await first.app.inject({
     method: 'POST',
