@@ -56,22 +56,8 @@ export const CreateServerBody = Type.Object(
   { additionalProperties: false },
 )
 
-export const UpdateServerBody = Type.Object(
-  {
-    name: Type.Optional(ServerFields.name),
-    user: Type.Optional(ServerFields.user),
-    command: Type.Optional(ServerFields.command),
-    description: Type.Optional(ServerFields.description),
-    args: Type.Optional(ServerFields.args),
-    cwd: Type.Optional(ServerFields.cwd),
-    environment: Type.Optional(ServerFields.environment),
-    stop: Type.Optional(ServerFields.stop),
-    done_pattern: Type.Optional(ServerFields.done_pattern),
-    limits: Type.Optional(ServerFields.limits),
-    suspended: Type.Optional(ServerFields.suspended),
-  },
-  { additionalProperties: false, minProperties: 1 },
-)
+/** Every field of a server, each optional; at least one. */
+export const UpdateServerBody = Type.Partial(Type.Object(ServerFields), { additionalProperties: false, minProperties: 1 })
 
 const State = Type.Union([Type.Literal('offline'), Type.Literal('starting'), Type.Literal('running'), Type.Literal('stopping')])
 
