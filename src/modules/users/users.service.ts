@@ -4,7 +4,7 @@
  */
 import type { Prisma } from '../../db/database.js'
 import type { DomainEvents } from '../../lib/domain-events.js'
-import { FieldError, NotFound } from '../../lib/errors.js'
+import { Conflict, FieldError, NotFound } from '../../lib/errors.js'
 import { generatePassword, hashPassword } from '../auth/password.js'
 
 type UserRow = {
@@ -138,6 +138,10 @@ export function createUsersService(deps: { prisma: Prisma; events: DomainEvents 
     async remove(ref: string, actingUserId: number) {
       const user = await find(ref)
       if (user.id === actingUserId) throw new FieldError('user', 'You cannot delete your own account.', 'self')
+      // Servers are not deleted with their owner (their processes and files matter): refuse.
+      if ((await prisma.server.count({ where: { ownerId: user.id } })) > 0) {
+        throw new Conflict('This user still owns servers; delete them or give them another owner first.')
+      }
       await prisma.user.delete({ where: { id: user.id } })
       events.emit('user.deleted', { user: userRef(user), at: new Date() })
     },
