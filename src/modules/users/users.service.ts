@@ -74,6 +74,14 @@ export function createUsersService(deps: { prisma: Prisma; events: DomainEvents 
     throw err
   }
 
+  /** A new password ends every browser session of the user (and the sockets opened from them). */
+  async function endSessions(user: UserRow) {
+    const sessions = await prisma.session.findMany({ where: { userId: user.id }, select: { id: true } })
+    if (sessions.length === 0) return
+    await prisma.session.deleteMany({ where: { userId: user.id } })
+    for (const { id } of sessions) events.emit('session.ended', { user: userRef(user), sessionId: id, at: new Date() })
+  }
+
   return {
     find,
 
@@ -129,6 +137,7 @@ export function createUsersService(deps: { prisma: Prisma; events: DomainEvents 
           },
         })
         events.emit('user.updated', { user: userRef(user), at: user.updatedAt })
+        if (input.password !== undefined) await endSessions(user)
         return user
       } catch (err) {
         rethrowUnique(err)
