@@ -9,7 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Forbidden, NOT_AN_ADMIN, Unauthenticated, WRONG_KEY_FOR_APPLICATION_API, WRONG_KEY_FOR_CLIENT_API } from '../../lib/errors.js'
 import { KEY_TYPE_APPLICATION, KEY_TYPE_CLIENT } from './api-key.format.js'
 import { createApiKeyService, type ApiKeyService } from './api-keys.service.js'
-import type { AuthFailure, Principal } from './principal.js'
+import { bearerToken, parseCredentialRef, type AuthFailure, type Principal } from './principal.js'
 import { createSessionService, type SessionService } from './sessions.service.js'
 import { createSocketTokens, type SocketTokens } from './socket-tokens.js'
 import { CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, csrfMatches } from './cookies.js'
@@ -19,6 +19,8 @@ declare module 'fastify' {
     apiKeys: ApiKeyService
     sessions: SessionService
     socketTokens: SocketTokens
+    /** True while the key or session a socket token was issued from (`credentialRef`) is valid. */
+    isCredentialActive: (ref: string) => Promise<boolean>
     /** onRequest guard: a client key or a browser session. */
     requireClient: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
     /** onRequest guard: an application key of an administrator. */
@@ -46,6 +48,11 @@ export default fp(
       login: { maxFailures: cfg.LOGIN_MAX_FAILURES, ipMaxFailures: cfg.LOGIN_IP_MAX_FAILURES, lockoutSec: cfg.LOGIN_LOCKOUT },
     })
     app.decorate('apiKeys', apiKeys)
+    app.decorate('isCredentialActive', async (ref: string) => {
+      const cred = parseCredentialRef(ref)
+      if (!cred) return false
+      return cred.kind === 'key' ? apiKeys.isActive(cred.id) : sessions.isActive(cred.id)
+    })
     app.decorate('sessions', sessions)
     app.decorate('socketTokens', createSocketTokens(app.jwt, cfg.SOCKET_TOKEN_TTL))
     app.decorateRequest('principal', null)
@@ -66,10 +73,10 @@ export default fp(
     app.addHook('onRequest', async (request) => {
       const header = request.headers.authorization
       if (header !== undefined) {
-        const m = /^Bearer\s+(\S+)\s*$/i.exec(header)
+        const token = bearerToken(header)
         // Device keys (whd_) are not API keys: the ingestion route checks them itself.
-        if (m?.[1]?.startsWith('whd_')) return
-        const result = m?.[1] ? await apiKeys.authenticate(m[1], request.ip) : ({ ok: false, reason: 'malformed' } as const)
+        if (token?.startsWith('whd_')) return
+        const result = token ? await apiKeys.authenticate(token, request.ip) : ({ ok: false, reason: 'malformed' } as const)
         if (result.ok) {
           request.principal = {
             via: 'key',

@@ -22,3 +22,15 @@ export type AuthFailure = 'malformed' | 'unknown' | 'revoked' | 'ip_not_allowed'
 export function credentialRef(p: Principal): string {
   return p.via === 'key' ? `k:${p.keyId}` : `s:${p.sessionId}`
 }
+
+/** `Authorization: Bearer <token>` → the token (trailing spaces allowed), or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined
+  return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1]
+}
+
+/** Splits a `credentialRef` back into its kind and id (undefined when malformed). */
+export function parseCredentialRef(ref: string): { kind: 'key' | 'session'; id: number } | undefined {
+  const m = /^([ks]):(\d{1,10})$/.exec(ref)
+  return m ? { kind: m[1] === 'k' ? 'key' : 'session', id: Number(m[2]) } : undefined
+}

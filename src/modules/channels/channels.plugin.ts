@@ -76,11 +76,7 @@ export default fp(
       registry,
       system,
       log,
-      async isCredentialActive(cred) {
-        const m = /^([ks]):(\d+)$/.exec(cred)
-        if (!m) return false
-        return m[1] === 'k' ? app.apiKeys.isActive(Number(m[2])) : app.sessions.isActive(Number(m[2]))
-      },
+      isCredentialActive: app.isCredentialActive,
       async loadUser(id) {
         const hit = users.get(id)
         if (hit && hit.until > Date.now()) return hit.user

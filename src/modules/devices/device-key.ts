@@ -6,6 +6,7 @@
  */
 import { hashSecret, secretMatches, IDENTIFIER_LENGTH, SECRET_LENGTH } from '../auth/api-key.format.js'
 import { randomToken } from '../auth/password.js'
+import { bearerToken } from '../auth/principal.js'
 
 export const DEVICE_KEY_PREFIX = 'whd_'
 const DEVICE_KEY_RE = /^whd_[A-Za-z0-9]{12}[A-Za-z0-9]{32}$/
@@ -28,9 +29,8 @@ export function generateDeviceKey(): ParsedDeviceKey & { key: string; secretHash
 
 /** `Authorization: Bearer whd_…` → the parsed key, or undefined. */
 export function deviceKeyFromHeader(header: string | undefined): ParsedDeviceKey | undefined {
-  if (!header) return undefined
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header)
-  return m?.[1] ? parseDeviceKey(m[1]) : undefined
+  const token = bearerToken(header)
+  return token ? parseDeviceKey(token) : undefined
 }
 
 export { secretMatches as deviceSecretMatches }

@@ -136,13 +136,6 @@ export function createConsoleSockets(app: FastifyInstance, getService: () => Ser
     s.sub = null
   }
 
-  async function credentialActive(cred: string): Promise<boolean> {
-    const m = /^([ks]):(\d+)$/.exec(cred)
-    if (!m) return false
-    const id = Number(m[2])
-    return m[1] === 'k' ? app.apiKeys.isActive(id) : app.sessions.isActive(id)
-  }
-
   async function onAuth(s: Session, token: string) {
     const v = app.socketTokens.verify(token, 'console')
     if (!v.ok) {
@@ -156,7 +149,7 @@ export function createConsoleSockets(app: FastifyInstance, getService: () => Ser
     const server = service.lookup(s.server.uuid)
     if (!server) return close(s, CLOSE.SERVER_DELETED)
     if (server.suspended) return close(s, CLOSE.SUSPENDED)
-    const [active, access] = await Promise.all([credentialActive(claims.cred), service.access({ id: claims.user_id }, server)])
+    const [active, access] = await Promise.all([app.isCredentialActive(claims.cred), service.access({ id: claims.user_id }, server)])
     if (s.conn.closed) return
     const issued = issuedAt.get(claims.jti) ?? claims.iat * 1000
     if (!active || !access || access.changedAtMs > issued) return sendError(s, JWT.DENYLISTED, true)

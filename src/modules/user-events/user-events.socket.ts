@@ -10,6 +10,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { WebSocket } from 'ws'
 import { KEY_TYPE_APPLICATION } from '../auth/api-key.format.js'
 import type { ApiKeyService } from '../auth/api-keys.service.js'
+import { bearerToken } from '../auth/principal.js'
 import { CLOSE } from '../realtime/close-codes.js'
 import type { Hub } from '../realtime/hub.js'
 import { parseFrame } from '../realtime/socket-support.js'
@@ -50,9 +51,9 @@ export function createUpgradeCheck(deps: UpgradeCheckDeps) {
       return { ok: false, status: 403, reason: 'origin_refused', detail: `Origin ${origin.slice(0, 200)} is not allowed to open this socket.` }
     }
     if (!deps.requireKey) return { ok: true, meta: { origin, via, keyId: null, userId: null } }
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(headers.authorization ?? '')
-    if (!m?.[1]) return { ok: false, status: 401, reason: 'key_missing', detail: 'An application API key is required (Authorization: Bearer wha_…).' }
-    const auth = await deps.apiKeys.authenticate(m[1], ip)
+    const token = bearerToken(headers.authorization)
+    if (!token) return { ok: false, status: 401, reason: 'key_missing', detail: 'An application API key is required (Authorization: Bearer wha_…).' }
+    const auth = await deps.apiKeys.authenticate(token, ip)
     if (!auth.ok) return { ok: false, status: 401, reason: `key_${auth.reason}`, detail: 'The API key was refused.' }
     if (auth.keyType !== KEY_TYPE_APPLICATION || !auth.user.rootAdmin) {
       return { ok: false, status: 403, reason: 'key_not_application', detail: 'This socket requires an application API key of an administrator.' }
