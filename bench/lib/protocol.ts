@@ -2,16 +2,24 @@
  * What travels between the benchmark's processes: the IPC messages of load generator workers
  * and the publisher, and the stamp every publication carries. The stamp is a single number so it
  * survives any target's encoding (wirehub stores it as a telemetry reading's value):
- * `step * 1e13 + sendTimeMs` — the step tags which measurement window a message belongs to
- * (late messages of an earlier window are counted apart), the rest is the wall-clock send time
- * with sub-millisecond precision (float64 keeps ~4 µs at this magnitude).
+ * `step * 1e8 + (sendTimeMs mod 1e8)` — the step tags which measurement window a message belongs
+ * to (late messages of an earlier window are counted apart), the rest is the wall-clock send time
+ * modulo ~27.8 h. The modulo keeps the number small: with the full epoch time (~1.8e12 ms) and a
+ * step scale above it, a step of 900 000 put the stamp near 9e18, where float64's resolution is
+ * 1024 ms — every latency read as 0 or ~500 ms. Below 1e15 the resolution is finer than 0.125 ms.
  */
-export const STEP_SCALE = 1e13
+export const STEP_SCALE = 1e8
 
 /** Wall-clock milliseconds with a fractional part, comparable across processes. */
 export const nowMs = (): number => performance.timeOrigin + performance.now()
 
-export const stamp = (step: number): number => step * STEP_SCALE + nowMs()
+export const stamp = (step: number): number => step * STEP_SCALE + (nowMs() % STEP_SCALE)
+
+/** Milliseconds from a stamp's send time to now (handles the modulo wrap); `step` is the stamp's. */
+export function sinceStamp(v: number, step: number): number {
+  const d = (nowMs() % STEP_SCALE) - (v - step * STEP_SCALE)
+  return d < -STEP_SCALE / 2 ? d + STEP_SCALE : d
+}
 
 /** The metric name the benchmark publishes (one metric, so one collapse key per device). */
 export const METRIC = 'lat'

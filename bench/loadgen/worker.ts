@@ -11,7 +11,7 @@ import WebSocket from 'ws'
 import { io, type Socket as IoSocket } from 'socket.io-client'
 import { encodeHist, newHist } from '../lib/hist.js'
 import { watchParent } from '../lib/proc.js'
-import { nowMs, readStamp, STEP_SCALE, type TargetConn, type WorkerCommand, type WorkerEvent } from '../lib/protocol.js'
+import { readStamp, sinceStamp, STEP_SCALE, type TargetConn, type WorkerCommand, type WorkerEvent } from '../lib/protocol.js'
 
 watchParent()
 
@@ -48,7 +48,7 @@ function record(c: Client, v: number): void {
     stale++
     return
   }
-  const us = Math.round((nowMs() - (v - s * STEP_SCALE)) * 1000)
+  const us = Math.round(sinceStamp(v, s) * 1000)
   hist.recordValue(us > 0 ? us : 1)
   received++
 }
