@@ -69,6 +69,7 @@ export class Connection<M = unknown> {
     this.socket = internals._socket
     this.raw = !!this.socket && !ws.extensions.includes('permessage-deflate')
     ws.once('close', () => this.dispose())
+    releaseUpgradeContext(ws, this.socket)
   }
 
   get bufferedAmount(): number {
@@ -173,4 +174,21 @@ export class Connection<M = unknown> {
     this.pending = null
     this.onClosed(this as Connection)
   }
+}
+
+const ignoreError = (): void => {}
+
+/**
+ * Lets the upgrade's HTTP objects be collected. @fastify/websocket leaves an 'error' listener on
+ * every socket that closes over the upgrade's Fastify request and reply (and through them the
+ * IncomingMessage, a ServerResponse and a child logger), and the TCP socket still points at that
+ * ServerResponse (`_httpMessage`): several KiB per idle socket held for its whole life. Runs
+ * first thing in every protocol adapter, so the only 'error' listener present is that one. ws
+ * closes the socket after emitting 'error' (a peer's protocol violation), and 'close' disposes
+ * the connection, so nothing more is needed than a listener that keeps 'error' from throwing.
+ */
+function releaseUpgradeContext(ws: WebSocket, socket: Socket | undefined): void {
+  ws.removeAllListeners('error')
+  ws.on('error', ignoreError)
+  if (socket) (socket as Socket & { _httpMessage?: unknown })._httpMessage = null
 }
