@@ -54,7 +54,7 @@ export default fp(
       return cred.kind === 'key' ? apiKeys.isActive(cred.id) : sessions.isActive(cred.id)
     })
     app.decorate('sessions', sessions)
-    app.decorate('socketTokens', createSocketTokens(app.jwt, cfg.SOCKET_TOKEN_TTL))
+    app.decorate('socketTokens', createSocketTokens(app.jwt, app.signSocketJwt, cfg.SOCKET_TOKEN_TTL))
     app.decorateRequest('principal', null)
     app.decorateRequest('authFailure', null)
 

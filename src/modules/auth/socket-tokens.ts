@@ -4,8 +4,13 @@
  * tokens. `cred` names the API key or session the token came from, so revoking that credential
  * also revokes its tokens. The verifier pins HS256, issuer and audience (registered once in
  * plugins/external/jwt.ts, so no verifier is built per call) and checks the scope here.
+ *
+ * Signing is done here rather than by fast-jwt: the credential endpoint signs on every call, and
+ * fast-jwt's signer (option merging, header JSON and an HMAC key built from the string secret on
+ * each call) measured ~10 µs per token against ~3.5 µs for a fixed header and an HMAC KeyObject
+ * made once. The tokens are ordinary HS256 JWTs that fast-jwt verifies.
  */
-import { randomUUID } from 'node:crypto'
+import { createHmac, createSecretKey, randomUUID, type KeyObject } from 'node:crypto'
 import type { JWT } from '@fastify/jwt'
 
 /** Issuer and audience of every socket token (constant, so any instance of a cluster accepts them). */
@@ -33,7 +38,19 @@ export type TokenFailure = 'token_expired' | 'not_yet_valid' | 'invalid_token' |
 
 export type VerifyResult = { ok: true; claims: SocketTokenClaims } | { ok: false; reason: TokenFailure }
 
-export function createSocketTokens(jwt: JWT, ttlSec: number) {
+/** base64url of `{"alg":"HS256","typ":"JWT"}` and the dot after it. */
+const HS256_HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url') + '.'
+
+/** An HS256 signer over a key made once (the secret is the one @fastify/jwt verifies with). */
+export function hs256Signer(secret: string | KeyObject): (claims: object) => string {
+  const key = typeof secret === 'string' ? createSecretKey(Buffer.from(secret, 'utf8')) : secret
+  return (claims) => {
+    const signingInput = HS256_HEADER + Buffer.from(JSON.stringify(claims), 'utf8').toString('base64url')
+    return signingInput + '.' + createHmac('sha256', key).update(signingInput).digest('base64url')
+  }
+}
+
+export function createSocketTokens(jwt: JWT, signJwt: (claims: object) => string, ttlSec: number) {
   return {
     ttlSec,
     sign(input: {
@@ -45,9 +62,13 @@ export function createSocketTokens(jwt: JWT, ttlSec: number) {
       serverUuid?: string
     }): string {
       const now = Math.floor(Date.now() / 1000)
-      const claims: Omit<SocketTokenClaims, 'iss' | 'aud' | 'exp' | 'iat'> = {
+      const claims: SocketTokenClaims = {
+        iss: TOKEN_ISSUER,
+        aud: TOKEN_AUDIENCE,
         jti: randomUUID(),
+        iat: now,
         nbf: now,
+        exp: now + ttlSec,
         user_uuid: input.userUuid,
         user_id: input.userId,
         permissions: input.permissions,
@@ -55,7 +76,7 @@ export function createSocketTokens(jwt: JWT, ttlSec: number) {
         cred: input.cred,
         ...(input.serverUuid ? { server_uuid: input.serverUuid } : {}),
       }
-      return jwt.sign(claims)
+      return signJwt(claims)
     },
 
     verify(token: unknown, scope: TokenScope): VerifyResult {

@@ -9,7 +9,14 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fp from 'fastify-plugin'
 import jwt from '@fastify/jwt'
-import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../../modules/auth/socket-tokens.js'
+import { hs256Signer, TOKEN_AUDIENCE, TOKEN_ISSUER } from '../../modules/auth/socket-tokens.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Signs socket-token claims as HS256 with the secret `app.jwt` verifies with (the secret itself is not exposed). */
+    signSocketJwt: (claims: object) => string
+  }
+}
 
 export function embeddedSecret(dataDir: string): string {
   const file = join(dataDir, 'socket-token.secret')
@@ -29,6 +36,7 @@ export default fp(
   async function jwtPlugin(app) {
     const cfg = app.config
     const secret = cfg.SOCKET_TOKEN_SECRET ?? embeddedSecret(cfg.DATA_DIR)
+    app.decorate('signSocketJwt', hs256Signer(secret))
     await app.register(jwt, {
       secret,
       // @fastify/jwt reads a numeric expiresIn as seconds (it converts to ms for fast-jwt itself);
