@@ -53,8 +53,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   if (opts.onRoute) app.addHook('onRoute', opts.onRoute)
 
   app.setValidatorCompiler(validatorCompiler)
-  app.addHook('onSend', async (request, reply) => {
+  // Callback style (not async): a hook on every response, where a promise per call shows up.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
+    done(null, payload)
   })
 
   await app.register(configPlugin, { config })

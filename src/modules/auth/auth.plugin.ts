@@ -8,7 +8,7 @@ import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Forbidden, NOT_AN_ADMIN, Unauthenticated, WRONG_KEY_FOR_APPLICATION_API, WRONG_KEY_FOR_CLIENT_API } from '../../lib/errors.js'
 import { KEY_TYPE_APPLICATION, KEY_TYPE_CLIENT } from './api-key.format.js'
-import { createApiKeyService, type ApiKeyService } from './api-keys.service.js'
+import { createApiKeyService, type ApiKeyService, type KeyAuthResult } from './api-keys.service.js'
 import { bearerToken, parseCredentialRef, type AuthFailure, type Principal } from './principal.js'
 import { createSessionService, type SessionService } from './sessions.service.js'
 import { createSocketTokens, type SocketTokens } from './socket-tokens.js'
@@ -70,30 +70,23 @@ export default fp(
       sessions.invalidateUser(user.id)
     })
 
-    app.addHook('onRequest', async (request) => {
-      const header = request.headers.authorization
-      if (header !== undefined) {
-        const token = bearerToken(header)
-        // Device keys (whd_) are not API keys: the ingestion route checks them itself.
-        if (token?.startsWith('whd_')) return
-        const result = token ? await apiKeys.authenticate(token, request.ip) : ({ ok: false, reason: 'malformed' } as const)
-        if (result.ok) {
-          request.principal = {
-            via: 'key',
-            user: result.user,
-            keyId: result.keyId,
-            keyType: result.keyType,
-            identifier: result.identifier,
-            rateKey: `key:${result.identifier}`,
-          }
-        } else {
-          request.authFailure = result.reason
-          request.log.info({ reason: result.reason }, 'API key refused')
+    function applyKeyResult(request: FastifyRequest, result: KeyAuthResult): void {
+      if (result.ok) {
+        request.principal = {
+          via: 'key',
+          user: result.user,
+          keyId: result.keyId,
+          keyType: result.keyType,
+          identifier: result.identifier,
+          rateKey: `key:${result.identifier}`,
         }
-        return
+      } else {
+        request.authFailure = result.reason
+        request.log.info({ reason: result.reason }, 'API key refused')
       }
-      const token = request.cookies[SESSION_COOKIE]
-      if (token === undefined) return
+    }
+
+    async function resolveSession(request: FastifyRequest, token: string): Promise<void> {
       const session = await sessions.resolve(token)
       if (!session) {
         request.authFailure = 'expired'
@@ -104,6 +97,34 @@ export default fp(
         return
       }
       request.principal = { via: 'session', user: session.user, sessionId: session.id, rateKey: `session:${session.id}` }
+    }
+
+    // Callback style with a synchronous path for cached keys: this runs on every request, and
+    // the credential endpoint's cost is mostly such per-request overhead (bench/, issue 3).
+    app.addHook('onRequest', (request, _reply, done) => {
+      const header = request.headers.authorization
+      if (header !== undefined) {
+        const token = bearerToken(header)
+        // Device keys (whd_) are not API keys: the ingestion route checks them itself.
+        if (token?.startsWith('whd_')) return done()
+        if (!token) {
+          applyKeyResult(request, { ok: false, reason: 'malformed' })
+          return done()
+        }
+        const cached = apiKeys.authenticateCached(token, request.ip)
+        if (cached) {
+          applyKeyResult(request, cached)
+          return done()
+        }
+        apiKeys.authenticate(token, request.ip).then((result) => {
+          applyKeyResult(request, result)
+          done()
+        }, done)
+        return
+      }
+      const token = request.cookies[SESSION_COOKIE]
+      if (token === undefined) return done()
+      resolveSession(request, token).then(() => done(), done)
     })
 
     /** No valid credential: a session write without its CSRF token is 403, anything else 401. */

@@ -126,11 +126,12 @@ export default fp(
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     })
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unmatched'
       httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000)
       if (request.authFailure) metrics.authFailures.inc({ surface: 'http', reason: request.authFailure })
       if (reply.statusCode === 429) metrics.rateLimited.inc({ surface: 'http' })
+      done()
     })
 
     app.get('/metrics', {

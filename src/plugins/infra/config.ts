@@ -28,8 +28,9 @@ export default fp(
       reaper = setInterval(() => app.server.closeIdleConnections(), 50)
       reaper.unref()
     })
-    app.addHook('onSend', async (_request, reply) => {
+    app.addHook('onSend', (_request, reply, payload, done) => {
       if (closing) reply.header('connection', 'close')
+      done(null, payload)
     })
     app.addHook('onClose', async () => {
       if (reaper) clearInterval(reaper)
