@@ -79,6 +79,8 @@ export const ConfigSchema = Type.Object({
   USER_EVENTS_REQUIRE_KEY: Bool(false, 'Also require an application API key in the Authorization header of user-event sockets'),
   // --- scale-out
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis URL; enables the multi-instance backplane' })),
+  REDIS_PREFIX: Type.String({ default: 'wh:', pattern: '^[A-Za-z0-9_.:{}/-]{1,64}$', description: 'Prefix of every Redis key and channel wirehub uses, so deployments can share one Redis' }),
+  REDIS_NODE_TTL: Int(15, 2, 3600, 'Seconds after which a crashed instance is forgotten: its node entry and its connection slots expire (refreshed every third of this)'),
   METRICS_REQUIRE_KEY: Bool(false, 'Require an application API key for /metrics'),
   // --- operations
   LOG_LEVEL: Type.Union(

@@ -6,6 +6,7 @@
 import t from 'tap'
 import pino from 'pino'
 import { randomUUID } from 'node:crypto'
+import { Redis } from 'ioredis'
 import { DomainEvents } from '../../src/lib/domain-events.js'
 import { LocalCluster } from '../../src/modules/cluster/local-cluster.js'
 import { RedisCluster } from '../../src/modules/cluster/redis-cluster.js'
@@ -88,6 +89,34 @@ t.test('redis: two instances act as one', async (t) => {
   const claim = `transition-${randomUUID()}`
   const wins = await Promise.all([a.claim(claim, 5000), b.claim(claim, 5000), a.claim(claim, 5000)])
   t.equal(wins.filter(Boolean).length, 1, 'exactly one instance wins a claim')
+})
+
+t.test('redis: a node counts as alive while its entry exists and its RPC channel has a listener', async (t) => {
+  // A SIGKILLed process leaves its entry for up to the TTL, but Redis drops its subscriptions at
+  // once: the credential endpoint must not send clients to it in the meantime.
+  const prefix = `wht-alive-${process.pid}-${randomUUID().slice(0, 6)}:`
+  const a = new RedisCluster(REDIS, 'a', () => 'http://a.test', log, { prefix, nodeTtlMs: 3000 })
+  const raw = new Redis(REDIS)
+  const listener = new Redis(REDIS)
+  t.teardown(async () => {
+    await a.close()
+    raw.disconnect()
+    listener.disconnect()
+  })
+  await raw.set(`${prefix}node:ghost`, JSON.stringify({ url: 'http://ghost.test', instanceId: 'x' }), 'PX', 10_000)
+  for (let i = 0; i < 200 && !(await raw.exists(`${prefix}node:a`)); i++) await new Promise((r) => setTimeout(r, 10))
+  t.equal(await raw.exists(`${prefix}node:a`), 1, 'keys live under the prefix')
+  t.equal(await a.nodeUrl('ghost'), undefined, 'an entry without a listener is a dead node')
+  await listener.subscribe(`${prefix}rpc:ghost`)
+  t.equal(await a.nodeUrl('ghost'), 'http://ghost.test', 'with its RPC listener it is alive')
+  listener.disconnect()
+  let url: string | undefined = 'pending'
+  for (let i = 0; i < 200 && url; i++) {
+    url = await a.nodeUrl('ghost')
+    if (url) await new Promise((r) => setTimeout(r, 10))
+  }
+  t.equal(url, undefined, 'dead again as soon as the listener is gone, long before the entry expires')
+  t.ok((await raw.pttl(`${prefix}node:ghost`)) > 0)
 })
 
 t.test('redis: domain events are relayed to other instances, once', async (t) => {

@@ -8,11 +8,14 @@
 import t from 'tap'
 import { build, bearer, freshDatabase, type TestApp } from '../helper.js'
 import { api, authed, createDevice, createUser, ingest, Client } from '../channels/support.js'
+import { SHARED_REDIS_URL as REDIS_URL, uniquePrefix } from './support.js'
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+// Each cluster gets its own REDIS_PREFIX: test files run in parallel on the shared Redis, and
+// slot keys (per user id) of clusters on different databases would otherwise collide.
 
 async function cluster(t: { teardown(fn: () => unknown): void }, n: number): Promise<TestApp[]> {
   const DATABASE_URL = await freshDatabase(t)
+  const REDIS_PREFIX = uniquePrefix('instances')
   const apps: TestApp[] = []
   for (let i = 0; i < n; i++) {
     apps.push(
@@ -21,6 +24,7 @@ async function cluster(t: { teardown(fn: () => unknown): void }, n: number): Pro
         env: {
           DATABASE_URL,
           REDIS_URL,
+          REDIS_PREFIX,
           NODE_NAME: `node-${i}-${process.pid}`,
           ALLOWED_ORIGINS: '*',
           WS_CONNECTIONS_PER_MINUTE: '1000',
@@ -95,7 +99,7 @@ t.test('two instances act as one', async (t) => {
 
 t.test('cluster-wide connection limit per user', async (t) => {
   const DATABASE_URL = await freshDatabase(t)
-  const env = { DATABASE_URL, REDIS_URL, ALLOWED_ORIGINS: '*', WS_CONNECTIONS_PER_MINUTE: '1000', RATE_LIMIT_MAX: '100000', DEMO_SERVER: 'false', WS_MAX_CONNECTIONS_PER_USER: '1' }
+  const env = { DATABASE_URL, REDIS_URL, REDIS_PREFIX: uniquePrefix('limit'), ALLOWED_ORIGINS: '*', WS_CONNECTIONS_PER_MINUTE: '1000', RATE_LIMIT_MAX: '100000', DEMO_SERVER: 'false', WS_MAX_CONNECTIONS_PER_USER: '1' }
   const a = await build(t, { listen: true, env: { ...env, NODE_NAME: `lim-a-${process.pid}` } })
   const b = await build(t, { listen: true, env: { ...env, NODE_NAME: `lim-b-${process.pid}` } })
   const user = await createUser(a)
@@ -123,7 +127,7 @@ t.test('cluster-wide connection limit per user', async (t) => {
 
 t.test('power actions are routed to the node that runs the server', async (t) => {
   const DATABASE_URL = await freshDatabase(t)
-  const env = { DATABASE_URL, REDIS_URL, ALLOWED_ORIGINS: '*', RATE_LIMIT_MAX: '100000', DEMO_SERVER: 'false' }
+  const env = { DATABASE_URL, REDIS_URL, REDIS_PREFIX: uniquePrefix('power'), ALLOWED_ORIGINS: '*', RATE_LIMIT_MAX: '100000', DEMO_SERVER: 'false' }
   const a = await build(t, { listen: true, env: { ...env, NODE_NAME: `pw-a-${process.pid}` } })
   const b = await build(t, { listen: true, env: { ...env, NODE_NAME: `pw-b-${process.pid}` } })
   const user = await createUser(a, { admin: true })

@@ -2,35 +2,21 @@
  * The Redis backplane with two hubs (two "instances") and real Redis: cross-instance delivery
  * exactly once, no echo of an instance's own publications, per-topic SUBSCRIBE only while there
  * are local subscribers, and local service through a Redis outage (a Redis started by the test
- * on its own port, stopped and restarted mid-stream).
+ * on its own port, stopped and restarted mid-stream; its helper lives in test/cluster/support.ts),
+ * and brokers under different REDIS_PREFIX values not hearing each other.
  */
 import t from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
 import pino from 'pino'
 import { RedisBroker } from '../../src/modules/realtime/redis-broker.js'
+import { SHARED_REDIS_URL as SHARED, TestRedis } from '../cluster/support.js'
 import { rig, until } from './support.js'
 
 const log = pino({ level: 'silent' })
-const SHARED = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1')
-  await once(srv, 'listening')
-  const port = (srv.address() as { port: number }).port
-  srv.close()
-  return port
-}
-
-function startRedis(port: number): ChildProcess {
-  return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-}
-
-async function brokerPair(t: { teardown(fn: () => unknown): void }, url: string) {
-  const a = new RedisBroker(url, log)
-  const b = new RedisBroker(url, log)
+async function brokerPair(t: { teardown(fn: () => unknown): void }, url: string, prefix?: string) {
+  const a = new RedisBroker(url, log, prefix ? { prefix } : {})
+  const b = new RedisBroker(url, log, prefix ? { prefix } : {})
   const ra = await rig(t, { broker: a })
   const rb = await rig(t, { broker: b })
   await until(() => a.status === 'ready' && b.status === 'ready', 'redis connections')
@@ -80,15 +66,9 @@ t.test('an instance subscribes to a topic only while it has local subscribers', 
 })
 
 t.test('a Redis outage keeps local delivery going and cross-instance delivery resumes', async (t) => {
-  const port = await freePort()
-  let redis = startRedis(port)
-  t.teardown(() => redis.kill('SIGKILL'))
-  const url = `redis://127.0.0.1:${port}`
-  const probe = new Redis(url, { retryStrategy: () => 50 })
-  probe.on('error', () => {})
-  t.teardown(() => probe.disconnect())
-  await until(() => probe.status === 'ready', 'test redis up')
-  const { a, b, ra, rb } = await brokerPair(t, url)
+  const redis = await TestRedis.start(t)
+  const probe = redis.client()
+  const { a, b, ra, rb } = await brokerPair(t, redis.url)
   const onA = await ra.client()
   const onB = await rb.client()
   ra.hub.subscribe(onA.conn, 'x')
@@ -96,17 +76,40 @@ t.test('a Redis outage keeps local delivery going and cross-instance delivery re
   const numsub = async () => Number(((await probe.pubsub('NUMSUB', 'wh:t:x')) as [string, number])[1])
   for (let i = 0; i < 300 && (await numsub()) !== 2; i++) await new Promise((r) => setTimeout(r, 10))
 
-  redis.kill('SIGKILL')
-  await once(redis, 'exit')
+  await redis.stop()
   await until(() => a.status === 'down' && b.status === 'down', 'outage noticed')
   ra.hub.publish({ topics: ['x'], codec: 'json', payload: { n: 1 }, lane: 'reliable' })
   await until(() => onA.messages.length === 1, 'local delivery during the outage')
   t.equal(onB.messages.length, 0, 'nothing crosses while Redis is down')
 
-  redis = startRedis(port)
+  await redis.restart()
   await until(() => a.status === 'ready' && b.status === 'ready', 'reconnected', 15_000)
   for (let i = 0; i < 500 && (await numsub().catch(() => 0)) !== 2; i++) await new Promise((r) => setTimeout(r, 10))
   ra.hub.publish({ topics: ['x'], codec: 'json', payload: { n: 2 }, lane: 'reliable' })
   await until(() => onB.messages.length === 1, 'cross-instance delivery after the restart')
   t.same(onB.messages[0], { n: 2 })
+})
+
+t.test('brokers with different REDIS_PREFIX values share a Redis without hearing each other', async (t) => {
+  const topic = `prefixed-${process.pid}-${Date.now()}`
+  const one = await brokerPair(t, SHARED, `wht-one-${process.pid}:`)
+  const two = await brokerPair(t, SHARED, `wht-two-${process.pid}:`)
+  const probe = new Redis(SHARED)
+  t.teardown(() => probe.disconnect())
+  const clients = { oneB: await one.rb.client(), twoA: await two.ra.client(), twoB: await two.rb.client() }
+  one.rb.hub.subscribe(clients.oneB.conn, topic)
+  two.ra.hub.subscribe(clients.twoA.conn, topic)
+  two.rb.hub.subscribe(clients.twoB.conn, topic)
+  const numsub = async (channel: string) => Number(((await probe.pubsub('NUMSUB', channel)) as [string, number])[1])
+  for (let i = 0; i < 300 && ((await numsub(`wht-one-${process.pid}:t:${topic}`)) !== 1 || (await numsub(`wht-two-${process.pid}:t:${topic}`)) !== 2); i++) {
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  t.equal(await numsub(`wh:t:${topic}`), 0, 'nothing on the default prefix')
+  one.ra.hub.publish({ topics: [topic], codec: 'json', payload: { from: 'one' }, lane: 'reliable' })
+  two.ra.hub.publish({ topics: [topic], codec: 'json', payload: { from: 'two' }, lane: 'reliable' })
+  await until(() => clients.oneB.messages.length >= 1 && clients.twoB.messages.length >= 1, 'deliveries within each deployment')
+  await new Promise((r) => setTimeout(r, 100))
+  t.same(clients.oneB.messages, [{ from: 'one' }], "deployment one hears only its own publication")
+  t.same(clients.twoB.messages, [{ from: 'two' }], 'deployment two hears only its own')
+  t.same(clients.twoA.messages, [{ from: 'two' }], 'and the publisher its own, locally, once')
 })

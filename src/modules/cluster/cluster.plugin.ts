@@ -19,8 +19,10 @@ export default fp(
     const cfg = app.config
     const publicUrl = () => cfg.publicUrl
     const log = app.log.child({ module: 'cluster' })
-    const cluster: Cluster = cfg.REDIS_URL ? new RedisCluster(cfg.REDIS_URL, cfg.NODE_NAME, publicUrl, log) : new LocalCluster(cfg.NODE_NAME, publicUrl)
-    const bridge = cfg.REDIS_URL ? new EventBridge(cfg.REDIS_URL, app.events) : null
+    const cluster: Cluster = cfg.REDIS_URL
+      ? new RedisCluster(cfg.REDIS_URL, cfg.NODE_NAME, publicUrl, log, { prefix: cfg.REDIS_PREFIX, nodeTtlMs: cfg.REDIS_NODE_TTL * 1000 })
+      : new LocalCluster(cfg.NODE_NAME, publicUrl)
+    const bridge = cfg.REDIS_URL ? new EventBridge(cfg.REDIS_URL, app.events, cfg.REDIS_PREFIX) : null
     app.decorate('cluster', cluster)
     if (cluster instanceof RedisCluster) app.addHook('onListen', async () => cluster.announce())
     app.addHook('onClose', async () => {

@@ -5,6 +5,9 @@
  * instance does this" decisions (device status transitions). A memory implementation serves a
  * single instance with the same interface, so modules never branch on the deployment.
  */
+/** REDIS_PREFIX's default: every Redis key and channel of wirehub starts with it. */
+export const DEFAULT_REDIS_PREFIX = 'wh:'
+
 export type RpcHandler = (params: unknown) => Promise<unknown>
 
 export class RpcError extends Error {

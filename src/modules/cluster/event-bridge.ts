@@ -7,8 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { DomainEventMap, DomainEvents } from '../../lib/domain-events.js'
-
-const CHANNEL = 'wh:events'
+import { DEFAULT_REDIS_PREFIX } from './cluster.types.js'
 
 /** Events that other instances must hear about. */
 export const RELAYED_EVENTS = [
@@ -28,24 +27,28 @@ export class EventBridge {
   private readonly id = randomUUID()
   private readonly pub: Redis
   private readonly sub: Redis
+  /** `<REDIS_PREFIX>events` */
+  private readonly channel: string
   private relaying = false
   private readonly listeners: Array<[Relayed, (payload: unknown) => void]> = []
 
   constructor(
     url: string,
     private readonly events: DomainEvents,
+    prefix = DEFAULT_REDIS_PREFIX,
   ) {
+    this.channel = `${prefix}events`
     const retryStrategy = (times: number) => Math.min(times * 200, 2000)
     this.pub = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy })
     this.sub = new Redis(url, { retryStrategy })
     this.pub.on('error', () => {})
     this.sub.on('error', () => {})
-    void this.sub.subscribe(CHANNEL).catch(() => {})
+    void this.sub.subscribe(this.channel).catch(() => {})
     this.sub.on('message', (_c: string, message: string) => this.receive(message))
     for (const name of RELAYED_EVENTS) {
       const fn = (payload: unknown) => {
         if (this.relaying || this.pub.status !== 'ready') return
-        this.pub.publish(CHANNEL, JSON.stringify({ o: this.id, e: name, p: payload })).catch(() => {})
+        this.pub.publish(this.channel, JSON.stringify({ o: this.id, e: name, p: payload })).catch(() => {})
       }
       this.listeners.push([name, fn])
       ;(this.events.on as (e: string, f: (p: unknown) => void) => void)(name, fn)

@@ -1,20 +1,30 @@
 /**
  * The cluster over Redis. Nodes announce themselves with a key that expires unless refreshed
- * (a dead instance disappears within NODE_TTL_MS). Calls to another node go over pub/sub with a
- * reply channel per instance and a timeout; PUBLISH reporting no receiver fails fast. Slots are
- * sorted sets of holders scored by expiry, taken by one Lua script (atomic) and refreshed while
- * held, so slots of a crashed instance free themselves. Claims are SET NX PX. While Redis is
- * unreachable, slots and claims fall back to local decisions so local clients keep being served.
+ * (REDIS_NODE_TTL); a node counts as alive while that key exists and its RPC channel has a
+ * subscriber, so a crashed process (whose connections Redis drops at once) is seen dead at once
+ * and a hung or cut-off one within the TTL. Calls to another node go over pub/sub with a reply
+ * channel per instance and a timeout; PUBLISH reporting no receiver fails fast. Slots are sorted
+ * sets of holders scored by expiry, taken by one Lua script (atomic) and refreshed while held, so
+ * slots of a crashed instance free themselves within the TTL. Claims are SET NX PX. While Redis
+ * is unreachable, slots and claims fall back to local decisions so local clients keep being
+ * served; slots held then are written back when Redis returns (an empty, restarted Redis too).
+ * Every key and channel starts with REDIS_PREFIX.
  */
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import { LocalCluster } from './local-cluster.js'
-import { RpcError, type Cluster, type RpcHandler } from './cluster.types.js'
+import { DEFAULT_REDIS_PREFIX, RpcError, type Cluster, type RpcHandler } from './cluster.types.js'
 
-const NODE_TTL_MS = 15_000
-const SLOT_TTL_MS = 30_000
-const REFRESH_MS = 5_000
+/** REDIS_NODE_TTL's default, in ms. */
+const DEFAULT_NODE_TTL_MS = 15_000
+
+export interface RedisClusterOptions {
+  /** REDIS_PREFIX (default `wh:`). */
+  prefix?: string
+  /** REDIS_NODE_TTL in ms: node entries and slots expire this long after their last refresh. */
+  nodeTtlMs?: number
+}
 
 const ACQUIRE = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
@@ -53,25 +63,37 @@ export class RedisCluster implements Cluster {
   private readonly held = new Map<string, Set<string>>()
   private readonly timer: NodeJS.Timeout
   private readonly replyChannel: string
+  private readonly prefix: string
+  /** Lifetime of a node entry and of a slot without refresh. */
+  private readonly ttlMs: number
 
   constructor(
     url: string,
     readonly nodeName: string,
     private readonly publicUrl: () => string,
     private readonly log: FastifyBaseLogger,
+    opts: RedisClusterOptions = {},
   ) {
+    this.prefix = opts.prefix ?? DEFAULT_REDIS_PREFIX
+    this.ttlMs = opts.nodeTtlMs ?? DEFAULT_NODE_TTL_MS
     this.local = new LocalCluster(nodeName, publicUrl)
     const retryStrategy = (times: number) => Math.min(times * 200, 2000)
     this.cmd = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy })
     this.sub = new Redis(url, { retryStrategy })
     this.cmd.on('error', () => {})
     this.sub.on('error', () => {})
-    this.replyChannel = `wh:rpc:reply:${this.instanceId}`
-    void this.sub.subscribe(`wh:rpc:${nodeName}`, this.replyChannel).catch(() => {})
+    this.replyChannel = this.key(`rpc:reply:${this.instanceId}`)
+    void this.sub.subscribe(this.key(`rpc:${nodeName}`), this.replyChannel).catch(() => {})
     this.sub.on('message', (channel: string, message: string) => void this.onMessage(channel, message))
     this.cmd.on('ready', () => void this.refresh())
-    this.timer = setInterval(() => void this.refresh(), REFRESH_MS)
+    // Three refreshes per TTL: one lost or late refresh does not expire a live instance's entries.
+    this.timer = setInterval(() => void this.refresh(), Math.floor(this.ttlMs / 3))
     this.timer.unref()
+  }
+
+  /** A key or channel name under REDIS_PREFIX. */
+  private key(name: string): string {
+    return this.prefix + name
   }
 
   private get up(): boolean {
@@ -81,8 +103,16 @@ export class RedisCluster implements Cluster {
   async nodeUrl(node: string): Promise<string | undefined> {
     if (node === this.nodeName) return this.publicUrl()
     if (!this.up) return undefined
-    const raw = await this.cmd.get(`wh:node:${node}`).catch(() => null)
-    return raw ? (JSON.parse(raw) as { url: string }).url : undefined
+    // The entry outlives a crashed process by up to the TTL; its RPC subscription does not.
+    const replies = await this.cmd
+      .pipeline()
+      .get(this.key(`node:${node}`))
+      .pubsub('NUMSUB', this.key(`rpc:${node}`))
+      .exec()
+      .catch(() => null)
+    const raw = replies?.[0]?.[1] as string | null | undefined
+    const listeners = Number((replies?.[1]?.[1] as [string, number] | undefined)?.[1] ?? 0)
+    return raw && listeners > 0 ? (JSON.parse(raw) as { url: string }).url : undefined
   }
 
   async call(node: string, method: string, params: unknown, timeoutMs = 5000): Promise<unknown> {
@@ -101,7 +131,7 @@ export class RedisCluster implements Cluster {
       }, timeoutMs)
       this.pending.set(id, { resolve, reject, timer })
     })
-    const receivers = await this.cmd.publish(`wh:rpc:${node}`, JSON.stringify(request)).catch(() => 0)
+    const receivers = await this.cmd.publish(this.key(`rpc:${node}`), JSON.stringify(request)).catch(() => 0)
     if (receivers === 0) {
       const p = this.pending.get(id)
       if (p) {
@@ -118,19 +148,23 @@ export class RedisCluster implements Cluster {
   }
 
   async acquire(key: string, holder: string, limit: number): Promise<boolean> {
-    if (!this.up) return this.local.acquire(key, holder, limit)
-    const now = Date.now()
-    try {
-      const ok = (await this.cmd.eval(ACQUIRE, 1, `wh:slots:${key}`, now, holder, now + SLOT_TTL_MS, limit, SLOT_TTL_MS * 2)) === 1
-      if (ok) {
-        let set = this.held.get(key)
-        if (!set) this.held.set(key, (set = new Set()))
-        set.add(holder)
+    let ok: boolean
+    if (!this.up) ok = await this.local.acquire(key, holder, limit)
+    else {
+      const now = Date.now()
+      try {
+        ok = (await this.cmd.eval(ACQUIRE, 1, this.key(`slots:${key}`), now, holder, now + this.ttlMs, limit, this.ttlMs * 2)) === 1
+      } catch {
+        ok = await this.local.acquire(key, holder, limit)
       }
-      return ok
-    } catch {
-      return this.local.acquire(key, holder, limit)
     }
+    // Slots taken locally during an outage are tracked too: the next refresh writes them to Redis.
+    if (ok) {
+      let set = this.held.get(key)
+      if (!set) this.held.set(key, (set = new Set()))
+      set.add(holder)
+    }
+    return ok
   }
 
   async release(key: string, holder: string): Promise<void> {
@@ -138,13 +172,13 @@ export class RedisCluster implements Cluster {
     set?.delete(holder)
     if (set && set.size === 0) this.held.delete(key)
     await this.local.release(key, holder)
-    if (this.up) await this.cmd.zrem(`wh:slots:${key}`, holder).catch(() => {})
+    if (this.up) await this.cmd.zrem(this.key(`slots:${key}`), holder).catch(() => {})
   }
 
   async claim(key: string, ttlMs: number): Promise<boolean> {
     if (!this.up) return this.local.claim(key, ttlMs)
     try {
-      return (await this.cmd.set(`wh:claim:${key}`, this.instanceId, 'PX', ttlMs, 'NX')) === 'OK'
+      return (await this.cmd.set(this.key(`claim:${key}`), this.instanceId, 'PX', ttlMs, 'NX')) === 'OK'
     } catch {
       return this.local.claim(key, ttlMs)
     }
@@ -157,8 +191,8 @@ export class RedisCluster implements Cluster {
       p.reject(new RpcError('cluster closed', 'unreachable'))
     }
     if (this.up) {
-      const pipe = this.cmd.pipeline().del(`wh:node:${this.nodeName}`)
-      for (const [key, holders] of this.held) pipe.zrem(`wh:slots:${key}`, ...holders)
+      const pipe = this.cmd.pipeline().del(this.key(`node:${this.nodeName}`))
+      for (const [key, holders] of this.held) pipe.zrem(this.key(`slots:${key}`), ...holders)
       await pipe.exec().catch(() => {})
     }
     this.cmd.disconnect()
@@ -174,10 +208,15 @@ export class RedisCluster implements Cluster {
     if (!this.up) return
     const now = Date.now()
     const pipe = this.cmd.pipeline()
-    pipe.set(`wh:node:${this.nodeName}`, JSON.stringify({ url: this.publicUrl(), instanceId: this.instanceId }), 'PX', NODE_TTL_MS)
+    pipe.set(this.key(`node:${this.nodeName}`), JSON.stringify({ url: this.publicUrl(), instanceId: this.instanceId }), 'PX', this.ttlMs)
+    // Plain ZADD, not XX: after Redis lost its data (a restart) or an outage outlasted the TTL,
+    // the slots still held here are written back instead of going uncounted until they close.
+    // The refresh is built and sent in one go and `release` drops a holder from `held` before
+    // its ZREM, so a released slot is not brought back.
     for (const [key, holders] of this.held) {
-      for (const h of holders) pipe.zadd(`wh:slots:${key}`, 'XX', now + SLOT_TTL_MS, h)
-      pipe.pexpire(`wh:slots:${key}`, SLOT_TTL_MS * 2)
+      const slots = this.key(`slots:${key}`)
+      for (const h of holders) pipe.zadd(slots, now + this.ttlMs, h)
+      pipe.pexpire(slots, this.ttlMs * 2)
     }
     await pipe.exec().catch((err: Error) => this.log.debug({ err: err.message }, 'cluster refresh failed'))
   }

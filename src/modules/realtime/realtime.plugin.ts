@@ -37,7 +37,7 @@ export default fp(
         })().then(() => done(), (err: Error) => done(err))
       },
     })
-    const broker = opts.broker ?? (cfg.REDIS_URL ? new RedisBroker(cfg.REDIS_URL, app.log.child({ module: 'redis-broker' })) : undefined)
+    const broker = opts.broker ?? (cfg.REDIS_URL ? new RedisBroker(cfg.REDIS_URL, app.log.child({ module: 'redis-broker' }), { prefix: cfg.REDIS_PREFIX }) : undefined)
     const hub = new Hub({
       ...(broker ? { broker } : {}),
       log: app.log.child({ module: 'hub' }),

@@ -5,14 +5,14 @@
  * an instance with no interested clients receives nothing. Messages carry the origin instance id
  * (an instance ignores its own) and a message id (an instance subscribed to several topics of one
  * publication delivers it once). If Redis goes away, local delivery goes on; ioredis reconnects
- * and re-subscribes, and `status` reports the outage to /ready and /metrics.
+ * and re-subscribes, and `status` reports the outage to /ready and /metrics. Channels are named
+ * `<REDIS_PREFIX>t:<topic>`, so deployments with different prefixes share a Redis unseen.
  */
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Broker, Publication } from './broker.js'
-
-const PREFIX = 'wh:t:'
+import { DEFAULT_REDIS_PREFIX } from '../cluster/cluster.types.js'
 
 interface Envelope {
   /** origin instance */
@@ -26,6 +26,8 @@ export class RedisBroker implements Broker {
   readonly instanceId = randomUUID()
   private readonly pub: Redis
   private readonly sub: Redis
+  /** Channel of a topic: `<REDIS_PREFIX>t:<topic>`. */
+  private readonly channelPrefix: string
   private deliver: (pub: Publication) => void = () => {}
   private readonly following = new Set<string>()
   /** Ids of recently delivered remote publications (bounded, insertion-ordered). */
@@ -39,7 +41,9 @@ export class RedisBroker implements Broker {
   constructor(
     url: string,
     private readonly log: FastifyBaseLogger,
+    options: { prefix?: string } = {},
   ) {
+    this.channelPrefix = `${options.prefix ?? DEFAULT_REDIS_PREFIX}t:`
     const opts = {
       lazyConnect: false,
       enableOfflineQueue: false,
@@ -52,7 +56,7 @@ export class RedisBroker implements Broker {
     this.sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.onMessage(message))
     this.sub.on('ready', () => {
       // ioredis re-subscribes by itself after a reconnect; this covers topics followed while down.
-      if (this.following.size > 0) void this.sub.subscribe(...[...this.following].map((t) => PREFIX + t)).catch(() => {})
+      if (this.following.size > 0) void this.sub.subscribe(...[...this.following].map((t) => this.channelPrefix + t)).catch(() => {})
     })
   }
 
@@ -71,18 +75,18 @@ export class RedisBroker implements Broker {
     const text = JSON.stringify(env)
     for (const topic of pub.topics) {
       this.published++
-      this.pub.publish(PREFIX + topic, text).catch((err: Error) => this.logError(err))
+      this.pub.publish(this.channelPrefix + topic, text).catch((err: Error) => this.logError(err))
     }
   }
 
   follow(topic: string): void {
     this.following.add(topic)
-    this.sub.subscribe(PREFIX + topic).catch((err: Error) => this.logError(err))
+    this.sub.subscribe(this.channelPrefix + topic).catch((err: Error) => this.logError(err))
   }
 
   unfollow(topic: string): void {
     this.following.delete(topic)
-    this.sub.unsubscribe(PREFIX + topic).catch((err: Error) => this.logError(err))
+    this.sub.unsubscribe(this.channelPrefix + topic).catch((err: Error) => this.logError(err))
   }
 
   async close(): Promise<void> {

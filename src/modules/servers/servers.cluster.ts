@@ -76,9 +76,13 @@ export function createServerRouting(app: FastifyInstance, service: ServersServic
       await remote(row, 'servers.command', { command, actor })
     },
 
-    /** ws(s):// base of the node running the server (this instance's when it is local or unknown). */
+    /**
+     * ws(s):// base of the node running the server. A node that is not alive is a 502 naming it:
+     * this instance's address would only lead to a socket refused with 404.
+     */
     async socketBase(row: ServerRow): Promise<string> {
-      const url = row.node === node ? app.config.publicUrl : ((await app.cluster.nodeUrl(row.node)) ?? app.config.publicUrl)
+      const url = row.node === node ? app.config.publicUrl : await app.cluster.nodeUrl(row.node)
+      if (!url) throw new BadGateway(`The node running this server (${row.node}) is not reachable; its console cannot be opened until it is back.`)
       return url.replace(/^http/, 'ws')
     },
   }

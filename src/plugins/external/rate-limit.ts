@@ -20,7 +20,7 @@ export default fp(
     if (redis) app.addHook('onClose', async () => redis.disconnect())
     await app.register(rateLimit, {
       global: false,
-      ...(redis ? { redis, nameSpace: 'wh:rl:', skipOnError: true } : {}),
+      ...(redis ? { redis, nameSpace: `${cfg.REDIS_PREFIX}rl:`, skipOnError: true } : {}),
       max: cfg.RATE_LIMIT_MAX,
       timeWindow: cfg.RATE_LIMIT_WINDOW * 1000,
       keyGenerator: (request) => request.principal?.rateKey ?? `ip:${request.ip}`,
