@@ -7,11 +7,13 @@ import { fanoutTable, summarizeFanout } from './lib/report.js'
 import type { SessionResult } from './suites/fanout.js'
 import { ingestTable, type IngestResult } from './suites/ingest.js'
 import { credentialTable, type CredentialResult } from './suites/credential.js'
+import { clusterTable, type ClusterResult } from './suites/cluster.js'
 
 interface Saved {
   sessions: SessionResult[]
   ingest: IngestResult | null
   credential: CredentialResult | null
+  cluster?: ClusterResult | null
 }
 
 const files = process.argv.slice(2)
@@ -20,4 +22,6 @@ const runs = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Saved)
 const sessions = runs.flatMap((r) => r.sessions)
 const ingest = runs.map((r) => r.ingest).filter((x): x is IngestResult => !!x).at(-1)
 const credential = runs.map((r) => r.credential).filter((x): x is CredentialResult => !!x).at(-1)
-process.stdout.write(`${fanoutTable(summarizeFanout(sessions))}\n${ingest ? ingestTable(ingest) : ''}\n${credential ? credentialTable(credential) : ''}\n`)
+const clusterRuns = runs.map((r) => r.cluster).filter((x): x is ClusterResult => !!x)
+const cluster = clusterRuns.length ? { ...clusterRuns[0]!, sessions: clusterRuns.flatMap((c) => c.sessions) } : null
+process.stdout.write(`${fanoutTable(summarizeFanout(sessions))}\n${ingest ? ingestTable(ingest) : ''}\n${credential ? credentialTable(credential) : ''}\n${cluster ? clusterTable(cluster) : ''}\n`)

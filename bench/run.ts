@@ -3,18 +3,20 @@
  * its own process, drives them with the forked load generator, alternates targets A/B/A/B over
  * rounds, prints medians as ratios to the bare-ws baseline and saves everything as JSON in
  * bench/results/<timestamp>.json. Flags: --n=1000,5000 --d=10,1 --rounds=3 --quick
- * --targets=bare-ws,socketio,wirehub[,hub] --suites=fanout,slow-reader,ingest,credential
- * --workers=2 --window=3000 (ms per ramp step).
+ * --targets=bare-ws,socketio,wirehub[,hub] --suites=fanout,slow-reader,ingest,credential[,cluster]
+ * --workers=2 --window=3000 (ms per ramp step); cluster suite: --instances=1,2,3 --fixed-rate=5000.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from './lib/args.js'
-import { fanoutTable, median, summarizeFanout } from './lib/report.js'
+import { fanoutTable, summarizeFanout } from './lib/report.js'
 import { createWirehubContext, dropWirehubContext, ROOT, startTarget, stopTarget, type TargetName, type WirehubContext } from './lib/targets.js'
 import { LoadGen } from './loadgen/controller.js'
+import { rampPlan } from './lib/ramp.js'
 import { runSession, type SessionResult } from './suites/fanout.js'
 import { runIngest, ingestTable, type IngestResult } from './suites/ingest.js'
 import { runCredential, credentialTable, type CredentialResult } from './suites/credential.js'
+import { runCluster, clusterTable, type ClusterResult } from './suites/cluster.js'
 
 const args = parseArgs(process.argv.slice(2))
 const started = new Date()
@@ -28,6 +30,7 @@ async function main(): Promise<void> {
   const sessions: SessionResult[] = []
   let ingest: IngestResult | null = null
   let credential: CredentialResult | null = null
+  let cluster: ClusterResult | null = null
   try {
     if (args.suites.includes('fanout')) {
       const maxN = Math.max(...args.ns)
@@ -38,17 +41,14 @@ async function main(): Promise<void> {
             // A/B/A/B: every target once per round, order rotated between rounds.
             const order = targets.map((_, i) => targets[(i + round - 1) % targets.length]!)
             for (const name of order) {
-              const prior = sessions.filter((s) => s.target === name && s.n === n && s.d === d && s.maxRate > 0).map((s) => s.maxRate)
-              const start = prior.length ? Math.round(median(prior) * 0.6) : 10_000
+              const plan = rampPlan(sessions.filter((s) => s.target === name && s.n === n && s.d === d).map((s) => s.maxRate))
               log(`[${new Date().toISOString().slice(11, 19)}] ${name} N=${n} D=${d} round ${round}/${args.rounds}`)
               const target = await startTarget(name, ctx)
               try {
                 sessions.push(
                   await runSession(lg, target, n, d, round, {
                     windowMs: args.windowMs,
-                    startRate: start,
-                    factor: prior.length ? 1.2 : 1.5,
-                    maxSteps: prior.length ? 6 : 9,
+                    ...plan,
                     slowReader: args.suites.includes('slow-reader') && n === maxN && d === Math.max(...args.ds) && (name === 'wirehub' || name === 'hub'),
                     log,
                   }),
@@ -64,17 +64,31 @@ async function main(): Promise<void> {
     }
     if (args.suites.includes('ingest') && ctx) ingest = await runIngest(ctx, lg, { quick: args.quick, log })
     if (args.suites.includes('credential') && ctx) credential = await runCredential(ctx, { quick: args.quick, log })
+    if (args.suites.includes('cluster')) {
+      // Its own database and defaults: one N (1k quick, 2k otherwise) and D = 10 unless given.
+      cluster = await runCluster(lg, {
+        ns: args.given.includes('n') ? args.ns : [args.quick ? 1000 : 2000],
+        ds: args.given.includes('d') ? args.ds : [10],
+        rounds: args.rounds,
+        instances: args.instances,
+        windowMs: args.windowMs,
+        fixedRate: args.fixedRate ?? 5000,
+        fixedWindowMs: args.quick ? 5000 : 10_000,
+        idleMs: args.quick ? 5000 : 10_000,
+        log,
+      })
+    }
   } finally {
     await lg.shutdown()
     if (ctx) await dropWirehubContext(ctx)
   }
   const summary = summarizeFanout(sessions)
-  const tables = [fanoutTable(summary), ingest ? ingestTable(ingest) : '', credential ? credentialTable(credential) : ''].filter(Boolean).join('\n')
+  const tables = [fanoutTable(summary), ingest ? ingestTable(ingest) : '', credential ? credentialTable(credential) : '', cluster ? clusterTable(cluster) : ''].filter(Boolean).join('\n')
   log(`\n## wirehub benchmark, ${started.toISOString()}\n${tables}\n`)
   const dir = join(ROOT, 'bench', 'results')
   mkdirSync(dir, { recursive: true })
   const file = args.out ?? join(dir, `${started.toISOString().replace(/[:.]/g, '-')}.json`)
-  writeFileSync(file, JSON.stringify({ started: started.toISOString(), args, machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, summary, sessions, ingest, credential, tables }, null, 2))
+  writeFileSync(file, JSON.stringify({ started: started.toISOString(), args, machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, summary, sessions, ingest, credential, cluster, tables }, null, 2))
   log(`saved ${file}`)
 }
 

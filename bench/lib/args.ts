@@ -9,6 +9,11 @@ export interface BenchArgs {
   quick: boolean
   windowMs: number
   out: string | undefined
+  /** Cluster suite: instance counts (K=1 also runs without Redis) and the fixed delivery rate. */
+  instances: number[]
+  fixedRate: number | undefined
+  /** Flags given on the command line (a suite may pick other defaults for the rest). */
+  given: string[]
 }
 
 export function parseArgs(argv: string[]): BenchArgs {
@@ -30,5 +35,8 @@ export function parseArgs(argv: string[]): BenchArgs {
     quick,
     windowMs: Number(flags.get('window') ?? (quick ? 2000 : 3000)),
     out: flags.get('out'),
+    instances: list('instances', '1,2,3').map(Number),
+    fixedRate: flags.has('fixed-rate') ? Number(flags.get('fixed-rate')) : undefined,
+    given: [...flags.keys()],
   }
 }

@@ -42,6 +42,12 @@ export interface WirehubContext {
   adminKey: string
   clientKey: string
   devices: PublishDevice[]
+  /**
+   * First value of every id sequence (users, keys, devices …) when set: ids unique to the run, so
+   * the run's Redis pub/sub topics (`telemetry:<device>`, `telemetry:u:<user>`) and relayed
+   * events (`user.deleted` of id N) cannot meet those of another wirehub on the same Redis.
+   */
+  idBase?: number
 }
 
 const ROOT_DB_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -118,17 +124,29 @@ async function api<T>(base: string, method: 'GET' | 'POST', path: string, key: s
 }
 
 /** Creates the run's database; the first wirehub start migrates it and bootstraps the admin. */
-export async function createWirehubContext(): Promise<WirehubContext> {
-  const dbName = `wirehub_bench_${Date.now()}`
+export async function createWirehubContext(opts: { uniqueIds?: boolean } = {}): Promise<WirehubContext> {
+  const dbName = `wirehub_bench_${Date.now()}${opts.uniqueIds ? '_c' : ''}`
   await withRoot((c) => c.query(`create database "${dbName}"`))
   const dataDir = mkdtempSync(join(tmpdir(), 'wirehub-bench-'))
   const adminKey = `wha_${alnum(44)}`
   const databaseUrl = dbUrl(dbName)
-  return { databaseUrl, dbName, dataDir, env: wirehubEnv(databaseUrl, dataDir, adminKey), adminKey, clientKey: '', devices: [] }
+  const ctx: WirehubContext = { databaseUrl, dbName, dataDir, env: wirehubEnv(databaseUrl, dataDir, adminKey), adminKey, clientKey: '', devices: [] }
+  // 1.0e9–1.9e9: below int4's 2^31 with room for the rows a run creates.
+  if (opts.uniqueIds) ctx.idBase = 1_000_000_000 + Math.floor(Math.random() * 9_000) * 100_000
+  return ctx
 }
 
 /** Creates a user with a client key and `count` devices through the real API (once per run). */
 async function bootstrapWirehub(ctx: WirehubContext, base: string, count: number): Promise<void> {
+  if (ctx.idBase) {
+    const c = new pg.Client({ connectionString: ctx.databaseUrl })
+    await c.connect()
+    try {
+      await c.query(`select setval(s.oid, $1) from pg_class s join pg_namespace n on n.oid = s.relnamespace where s.relkind = 'S' and n.nspname = 'public'`, [ctx.idBase])
+    } finally {
+      await c.end()
+    }
+  }
   const u = await api<unknown>(base, 'POST', '/api/application/users', ctx.adminKey, { email: 'loadgen@example.test', password: 'a sufficiently long password', with_client_key: true })
   const key = findString(u.json, /^whc_[A-Za-z0-9]{44}$/)
   if (u.status !== 201 || !key) throw new Error(`bootstrap user: ${u.status} ${JSON.stringify(u.json).slice(0, 300)}`)
@@ -150,7 +168,8 @@ export async function dropWirehubContext(ctx: WirehubContext): Promise<void> {
 /** `BENCH_CPU_PROF=<dir>` profiles wirehub (`--cpu-prof`, written when the process exits). */
 const profileArgs = () => (process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])
 
-export async function startTarget(name: TargetName, ctx: WirehubContext | null, maxDevices = 10): Promise<Target> {
+/** `env` is added to wirehub's environment (the cluster suite's REDIS_URL and NODE_NAME). */
+export async function startTarget(name: TargetName, ctx: WirehubContext | null, maxDevices = 10, env: NodeJS.ProcessEnv = {}): Promise<Target> {
   const port = await freePort()
   const httpUrl = `http://127.0.0.1:${port}`
   let proc: ChildProcess
@@ -158,7 +177,7 @@ export async function startTarget(name: TargetName, ctx: WirehubContext | null, 
     if (!ctx) throw new Error('wirehub needs a database context')
     // BENCH_WIREHUB_ENV='{"WS_PING_INTERVAL":"3600"}' overrides wirehub's environment (experiments).
     const extra = process.env.BENCH_WIREHUB_ENV ? (JSON.parse(process.env.BENCH_WIREHUB_ENV) as Record<string, string>) : {}
-    proc = spawnServer(['--expose-gc', ...profileArgs(), '--import', 'tsx', '--import', WATCHDOG, 'src/server.ts'], { ...ctx.env, ...extra, PORT: String(port) }, { cwd: ROOT })
+    proc = spawnServer(['--expose-gc', ...profileArgs(), '--import', 'tsx', '--import', WATCHDOG, 'src/server.ts'], { ...ctx.env, ...env, ...extra, PORT: String(port) }, { cwd: ROOT })
   } else {
     const file = join(TARGETS_DIR, `${name === 'hub' ? 'hub-only' : name}.ts`)
     proc = spawnServer(['--expose-gc', '--import', 'tsx', file, String(port)], {}, { cwd: ROOT })
@@ -185,3 +204,20 @@ export async function startTarget(name: TargetName, ctx: WirehubContext | null, 
 }
 
 export const stopTarget = (t: Target) => stop(t.proc, 5000)
+
+/**
+ * K wirehub instances on the context's one database, instance i with `env(i)` (REDIS_URL,
+ * NODE_NAME). The first starts alone (it migrates the database and bootstraps the user and
+ * devices), the others together; if any fails to start, those already started are stopped.
+ */
+export async function startWirehubInstances(ctx: WirehubContext, k: number, env: (i: number) => NodeJS.ProcessEnv, maxDevices = 10): Promise<Target[]> {
+  const first = await startTarget('wirehub', ctx, maxDevices, env(0))
+  const rest = await Promise.allSettled(Array.from({ length: k - 1 }, (_, i) => startTarget('wirehub', ctx, maxDevices, env(i + 1))))
+  const started = [first, ...rest.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))]
+  const failed = rest.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  if (failed) {
+    await Promise.all(started.map(stopTarget))
+    throw failed.reason
+  }
+  return started
+}

@@ -81,15 +81,19 @@ export class LoadGen {
     this.publisher = new Child(forkTs(PUBLISHER))
   }
 
-  /** Opens `n` connections spread over the workers; connection i subscribes to devices[i % D]. */
-  async connect(target: TargetConn, n: number, devices: number[], concurrency = 100): Promise<ConnectReport> {
+  /**
+   * Opens `n` connections spread over the workers; connection i subscribes to devices[i % D].
+   * `offset` numbers them from there (the cluster suite opens N sockets as K calls, one per
+   * instance, so together they are numbered 0…N−1 and every device gets N/D subscribers).
+   */
+  async connect(target: TargetConn, n: number, devices: number[], concurrency = 100, offset = 0): Promise<ConnectReport> {
     const per = Math.ceil(n / this.workers.length)
     this.counts = this.workers.map((_, w) => Math.max(0, Math.min(per, n - w * per)))
     const timeout = 60_000 + n * 20
     const tokenWaits = this.workers.map((w) => w.next<Ev<'tokens'>>('tokens', timeout))
     const connWaits = this.workers.map((w) => w.next<Ev<'connected'>>('connected', timeout * 2))
     this.workers.forEach((w, i) => {
-      const cmd: WorkerCommand = { cmd: 'connect', target, count: this.counts[i]!, firstIndex: i * per, devices, localAddresses: LOCAL_ADDRESSES, concurrency }
+      const cmd: WorkerCommand = { cmd: 'connect', target, count: this.counts[i]!, firstIndex: offset + i * per, devices, localAddresses: LOCAL_ADDRESSES, concurrency }
       w.proc.send(cmd)
     })
     const tokens = await Promise.all(tokenWaits)
