@@ -24,7 +24,8 @@ const log = (s: string) => process.stdout.write(`${s}\n`)
 
 async function main(): Promise<void> {
   const targets = args.targets as TargetName[]
-  const needsWirehub = targets.includes('wirehub') || args.suites.includes('ingest') || args.suites.includes('credential')
+  // (The cluster suite makes its own database.)
+  const needsWirehub = (args.suites.includes('fanout') && targets.includes('wirehub')) || args.suites.includes('ingest') || args.suites.includes('credential')
   const ctx: WirehubContext | null = needsWirehub ? await createWirehubContext() : null
   const lg = new LoadGen(args.workers)
   const sessions: SessionResult[] = []
