@@ -151,8 +151,8 @@ export function rampPlan(prior: number[]): Pick<RampOptions, 'startRate' | 'fact
  * retried once: the machine is shared); if the first step already fails, halves the rate up to
  * three times. Returns the highest clean rate (0 if none) and every step run.
  */
-export async function rampToMax(step: (rate: number) => Promise<StepResult>, opts: RampOptions): Promise<{ best: number; steps: StepResult[] }> {
-  const steps: StepResult[] = []
+export async function rampToMax<S extends StepResult>(step: (rate: number) => Promise<S>, opts: RampOptions): Promise<{ best: number; steps: S[] }> {
+  const steps: S[] = []
   let rate = opts.startRate
   let best = 0
   for (let i = 0; i < opts.maxSteps && rate <= MAX_RATE; i++) {

@@ -234,7 +234,7 @@ async function runClusterSession(lg: LoadGen, ctx: WirehubContext, probe: RedisP
     const warm = await clusterStep(s, Math.min(plan.startRate, 10_000) / 2, 1000, 2)
     log(`  warm ${fmtStep(warm)}`)
     const ramp = await rampToMax((rate) => clusterStep(s, rate, opts.windowMs), { ...plan, log })
-    result.steps = ramp.steps as ClusterStep[]
+    result.steps = ramp.steps
     result.maxRate = ramp.best
     result.fixed = await clusterStep(s, opts.fixedRate, opts.fixedWindowMs)
     log(`  fixed ${fmtStep(result.fixed)}; ${fmtRedis(result.fixed)}`)
