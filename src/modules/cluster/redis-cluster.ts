@@ -18,6 +18,8 @@ import { DEFAULT_REDIS_PREFIX, RpcError, type Cluster, type RpcHandler } from '.
 
 /** REDIS_NODE_TTL's default, in ms. */
 const DEFAULT_NODE_TTL_MS = 15_000
+/** Members per ZADD in a slot refresh (keeps each command's argument list bounded). */
+const REFRESH_CHUNK = 1000
 
 export interface RedisClusterOptions {
   /** REDIS_PREFIX (default `wh:`). */
@@ -213,9 +215,20 @@ export class RedisCluster implements Cluster {
     // the slots still held here are written back instead of going uncounted until they close.
     // The refresh is built and sent in one go and `release` drops a holder from `held` before
     // its ZREM, so a released slot is not brought back.
+    // One ZADD per key with many members (in chunks), not one per socket: the refresh runs every
+    // few seconds and would otherwise cost Redis a command per open socket each time.
+    const score = now + this.ttlMs
     for (const [key, holders] of this.held) {
       const slots = this.key(`slots:${key}`)
-      for (const h of holders) pipe.zadd(slots, now + this.ttlMs, h)
+      let args: Array<string | number> = []
+      for (const h of holders) {
+        args.push(score, h)
+        if (args.length >= REFRESH_CHUNK * 2) {
+          pipe.zadd(slots, ...args)
+          args = []
+        }
+      }
+      if (args.length > 0) pipe.zadd(slots, ...args)
       pipe.pexpire(slots, this.ttlMs * 2)
     }
     await pipe.exec().catch((err: Error) => this.log.debug({ err: err.message }, 'cluster refresh failed'))
