@@ -18,6 +18,8 @@ watchParent()
 interface Client {
   device: number
   paused: boolean
+  /** Set by closeAll: this socket's close is ours, not a server-side close to report. */
+  closing?: boolean
   ws?: WebSocket
   sio?: IoSocket
 }
@@ -114,6 +116,7 @@ function openWs(target: TargetConn, c: Client, token: string, localAddress: stri
     })
     ws.on('error', (e) => fail(e))
     ws.on('close', (code) => {
+      if (c.closing) return
       if (phase === 'ready') closed++
       else fail(new Error(`closed ${code} during ${phase}`))
     })
@@ -136,7 +139,7 @@ function openSio(target: TargetConn, c: Client, token: string, localAddress: str
       reject(e)
     })
     s.on('disconnect', () => {
-      if (ready) closed++
+      if (ready && !c.closing) closed++
     })
     s.on('connect', () => {
       s.timeout(CONNECT_TIMEOUT_MS).emit('subscribe', { channel: 'telemetry', device_id: c.device }, (err: Error | null) => {
@@ -184,6 +187,7 @@ async function connectAll(m: Extract<WorkerCommand, { cmd: 'connect' }>): Promis
 
 function closeAll(): void {
   for (const c of clients) {
+    c.closing = true
     c.ws?.terminate()
     c.sio?.disconnect()
   }

@@ -239,10 +239,6 @@ async function runClusterSession(lg: LoadGen, ctx: WirehubContext, probe: RedisP
     result.fixed = await clusterStep(s, opts.fixedRate, opts.fixedWindowMs)
     log(`  fixed ${fmtStep(result.fixed)}; ${fmtRedis(result.fixed)}`)
   } finally {
-    // Twice: a worker counts the close events of the sockets it terminates after resetting its
-    // count, so the first close leaves N "closed" sockets for the next session; the second
-    // resets the count once they have fired (suites/fanout.ts closes twice too, via run.ts).
-    await lg.close().catch(() => undefined)
     await lg.close().catch(() => undefined)
     await Promise.all(instances.map(stopTarget))
   }
