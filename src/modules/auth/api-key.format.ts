@@ -44,8 +44,12 @@ export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex')
 }
 
-export function secretMatches(secret: string, storedHash: string): boolean {
-  const a = Buffer.from(hashSecret(secret), 'hex')
-  const b = Buffer.from(storedHash, 'hex')
+/**
+ * Constant-time check of a presented secret against its stored SHA-256 (hex, or the decoded
+ * bytes, which callers that check often keep to skip the hex round trips on every request).
+ */
+export function secretMatches(secret: string, storedHash: string | Buffer): boolean {
+  const a = createHash('sha256').update(secret).digest()
+  const b = typeof storedHash === 'string' ? Buffer.from(storedHash, 'hex') : storedHash
   return a.length === b.length && timingSafeEqual(a, b)
 }

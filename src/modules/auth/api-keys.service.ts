@@ -17,7 +17,8 @@ interface CachedKey {
   id: number
   identifier: string
   keyType: KeyType
-  secretHash: string
+  /** SHA-256 of the secret, decoded once when cached. */
+  secretHash: Buffer
   allowedIps: BlockList | null
   user: AuthUser
   expiresAt: number
@@ -111,7 +112,7 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
       id: row.id,
       identifier: row.identifier,
       keyType: row.keyType as KeyType,
-      secretHash: row.secretHash,
+      secretHash: Buffer.from(row.secretHash, 'hex'),
       allowedIps: parseAllowList(row.allowedIps).list,
       user: row.user,
       expiresAt: Date.now() + ttl,
