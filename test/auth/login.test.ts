@@ -55,7 +55,9 @@ t.test('session cookie, CSRF and logout', async (t) => {
   expectError(t, await app.inject({ url: '/api/client/account', cookies: { wirehub_session: 'garbage' } }), 401, 'malformed session')
   expectError(t, await app.inject({ url: '/api/application/users', cookies }), 403, 'a session on the Application API')
 
-  const out = await app.inject({ method: 'POST', url: '/api/auth/logout', cookies })
+  expectError(t, await app.inject({ method: 'POST', url: '/api/auth/logout', cookies }), 403, 'logout without the CSRF token (a cross-site form)')
+  t.equal((await app.inject({ url: '/api/client/account', cookies })).statusCode, 200, 'the session survives a refused logout')
+  const out = await app.inject({ method: 'POST', url: '/api/auth/logout', cookies, headers: { 'x-csrf-token': csrf.value } })
   t.equal(out.statusCode, 204)
   const cleared = out.cookies.find((c) => c.name === 'wirehub_session')
   t.ok(cleared && (cleared.value === '' || (cleared.expires && cleared.expires.getTime() < Date.now())), 'logout clears the cookie')

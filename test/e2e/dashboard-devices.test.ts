@@ -88,5 +88,8 @@ t.test('devices: create, chart live telemetry, raise and acknowledge an alert', 
 
   await page.click('[data-testid=logout]')
   await page.waitForSelector('form.login-card')
+  // The dashboard ignores a failed logout call; the session must really be over (CSRF sent).
+  const after = await page.evaluate(() => fetch('/api/client/account', { headers: { accept: 'application/json' } }).then((r) => r.status))
+  t.equal(after, 401, 'logout ended the session on the server')
   t.same(errors, [], 'no page errors')
 })

@@ -12,7 +12,7 @@ import { createApiKeyService, type ApiKeyService, type KeyAuthResult } from './a
 import { bearerToken, parseCredentialRef, type AuthFailure, type Principal } from './principal.js'
 import { createSessionService, type SessionService } from './sessions.service.js'
 import { createSocketTokens, type SocketTokens } from './socket-tokens.js'
-import { CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, csrfMatches } from './cookies.js'
+import { CSRF_COOKIE, CSRF_HEADER, CSRF_REFUSED, SESSION_COOKIE, csrfMatches } from './cookies.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -129,7 +129,7 @@ export default fp(
 
     /** No valid credential: a session write without its CSRF token is 403, anything else 401. */
     function refuseAnonymous(request: FastifyRequest): never {
-      if (request.authFailure === 'csrf') throw new Forbidden('CSRF token missing or invalid; send the wirehub_csrf cookie value in the X-CSRF-Token header.')
+      if (request.authFailure === 'csrf') throw new Forbidden(CSRF_REFUSED)
       throw new Unauthenticated()
     }
 

@@ -7,7 +7,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { objectSchema, withErrors, wrap } from '../../lib/envelope.js'
 import { randomToken } from './password.js'
-import { CSRF_COOKIE, SESSION_COOKIE } from './cookies.js'
+import { CSRF_COOKIE, CSRF_REFUSED, SESSION_COOKIE } from './cookies.js'
+import { Forbidden } from '../../lib/errors.js'
 import { AccountAttributes } from '../account/account.schemas.js'
 
 const LoginBody = Type.Object(
@@ -46,6 +47,9 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/logout', {
     schema: { tags, response: withErrors({ 204: Type.Null() }) },
     handler: async (request, reply) => {
+      // A live session is ended only with its CSRF token, like any other write made with it:
+      // otherwise any site could log a user out (SameSite=Lax lets top-level POSTs through).
+      if (request.authFailure === 'csrf') throw new Forbidden(CSRF_REFUSED)
       const token = request.cookies[SESSION_COOKIE]
       if (token) await app.sessions.logout(token)
       reply.clearCookie(SESSION_COOKIE, { path: '/' })

@@ -8,6 +8,7 @@ import { timingSafeEqual } from 'node:crypto'
 export const SESSION_COOKIE = 'wirehub_session'
 export const CSRF_COOKIE = 'wirehub_csrf'
 export const CSRF_HEADER = 'x-csrf-token'
+export const CSRF_REFUSED = 'CSRF token missing or invalid; send the wirehub_csrf cookie value in the X-CSRF-Token header.'
 
 export function csrfMatches(cookie: string | undefined, header: string | string[] | undefined): boolean {
   if (typeof header !== 'string' || !cookie || header.length !== cookie.length) return false
