@@ -68,7 +68,8 @@ t.test('no response leaks a hash or a secret', async (t) => {
   await call('account via session', { url: '/api/client/account', cookies: session.cookies })
   await call('keys via session', { url: '/api/client/account/api-keys', cookies: session.cookies })
   await call('csrf refused', { method: 'POST', url: '/api/client/account/api-keys', cookies: session.cookies, payload: { description: 'x' } })
-  await call('logout', { method: 'POST', url: '/api/auth/logout', cookies: session.cookies })
+  await call('logout without CSRF', { method: 'POST', url: '/api/auth/logout', cookies: session.cookies })
+  await call('logout', { method: 'POST', url: '/api/auth/logout', cookies: session.cookies, headers: { 'x-csrf-token': session.csrf } })
 
   // Operations, docs, errors.
   await call('health', { url: '/health' })

@@ -64,7 +64,7 @@ t.test('logs never carry credentials or query strings', async (t) => {
   await app.prisma.$executeRawUnsafe('alter table sessions rename to sessions_gone')
   await app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: 'log@example.test', password: PASSWORD } })
   await app.prisma.$executeRawUnsafe('alter table sessions_gone rename to sessions')
-  await app.inject({ method: 'POST', url: '/api/auth/logout', cookies })
+  await app.inject({ method: 'POST', url: '/api/auth/logout', cookies, headers: { 'x-csrf-token': csrf } })
 
   const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>)
   t.ok(parsed.length > 20, `${parsed.length} log lines captured`)

@@ -28,8 +28,14 @@ t.test('lifecycle events', async (t) => {
     t.same(await extra.take(of(1, ADMIN_EMAIL)), login, 'the extra port gets the same event')
 
     const cookie = res.cookies.find((c) => c.name === 'wirehub_session')
-    t.ok(cookie, 'session cookie')
-    const out = await app.inject({ method: 'POST', url: '/api/auth/logout', cookies: { wirehub_session: cookie!.value } })
+    const csrf = res.cookies.find((c) => c.name === 'wirehub_csrf')
+    t.ok(cookie && csrf, 'session and CSRF cookies')
+    const out = await app.inject({
+      method: 'POST',
+      url: '/api/auth/logout',
+      cookies: { wirehub_session: cookie!.value, wirehub_csrf: csrf!.value },
+      headers: { 'x-csrf-token': csrf!.value },
+    })
     t.equal(out.statusCode, 204)
     const logout = await main.take(of(2, ADMIN_EMAIL))
     t.same(logout.user, { uuid: admin.uuid, email: ADMIN_EMAIL })
