@@ -214,9 +214,8 @@ export class RedisCluster implements Cluster {
     // Plain ZADD, not XX: after Redis lost its data (a restart) or an outage outlasted the TTL,
     // the slots still held here are written back instead of going uncounted until they close.
     // The refresh is built and sent in one go and `release` drops a holder from `held` before
-    // its ZREM, so a released slot is not brought back.
-    // One ZADD per key with many members (in chunks), not one per socket: the refresh runs every
-    // few seconds and would otherwise cost Redis a command per open socket each time.
+    // its ZREM, so a released slot is not brought back. One ZADD per key with many members (in
+    // chunks), not one per socket: otherwise every refresh costs Redis a command per open socket.
     const score = now + this.ttlMs
     for (const [key, holders] of this.held) {
       const slots = this.key(`slots:${key}`)
