@@ -24,7 +24,8 @@ export const ADMIN_API_KEY = 'wha_TestAdminKey' + 'A'.repeat(32)
 
 const ROOT_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 
-interface TapLike {
+/** The part of tap's Test the helpers use (so they take any test or subtest). */
+export interface TapLike {
   teardown(fn: () => unknown): void
 }
 

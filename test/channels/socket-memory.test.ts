@@ -10,6 +10,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import t from 'tap'
 import { authed, createDevice, createUser, ingest, iotApp } from './support.js'
+import { sleep } from '../wait.js'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
@@ -27,13 +28,12 @@ t.test('an authenticated, subscribed socket does not retain its upgrade request'
 
   // A WeakRef's target stays alive until the end of the job that dereferenced it, so the
   // collection and the check run in separate turns.
-  const tick = (ms: number) => new Promise((r) => setTimeout(r, ms))
   const alive = () => upgrades.filter((r) => r.deref() !== undefined).length
   for (let i = 0; i < 10; i++) {
     gc()
-    await tick(20)
+    await sleep(20)
     if (alive() === 0) break
-    await tick(0)
+    await sleep(0)
   }
   t.equal(alive(), 0, 'every upgrade request was collected')
 

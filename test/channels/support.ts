@@ -5,13 +5,10 @@
  * pings and waits for the pong, which the server writes after anything published earlier.
  */
 import WebSocket from 'ws'
-import { build, bearer, type TestApp } from '../helper.js'
+import { build, bearer, type TapLike, type TestApp } from '../helper.js'
 
 export type Msg = Record<string, any>
 
-interface TapLike {
-  teardown(fn: () => unknown): void
-}
 
 /** A listening app with connection limits relaxed unless a test sets them. */
 export async function iotApp(t: TapLike, env: Record<string, string> = {}): Promise<TestApp> {

@@ -19,17 +19,15 @@ import {
   gaps,
   http,
   openChannel,
-  sleep,
   startChild,
   subscribe,
   subscriber,
   trackRejections,
   uniquePrefix,
-  until,
   values,
-  within,
   type Instance,
 } from './support.js'
+import { sleep, until, within } from '../wait.js'
 import { Redis } from 'ioredis'
 
 /** REDIS_NODE_TTL for this test, seconds: A's slots must be free this long after its death. */

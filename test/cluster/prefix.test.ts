@@ -9,7 +9,8 @@
 import t from 'tap'
 import { build, freshDatabase, type TestApp } from '../helper.js'
 import { createDevice, createUser } from '../channels/support.js'
-import { TelemetryStream, TestRedis, clusterEnv, http, subscriber, trackRejections, until, values } from './support.js'
+import { TelemetryStream, TestRedis, clusterEnv, http, subscriber, trackRejections, values } from './support.js'
+import { until } from '../wait.js'
 
 t.test('two deployments with different prefixes on one Redis do not see each other', async (t) => {
   const rejections = trackRejections(t)

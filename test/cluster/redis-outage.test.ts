@@ -20,10 +20,10 @@ import {
   openChannel,
   subscriber,
   trackRejections,
-  until,
   values,
   type Instance,
 } from './support.js'
+import { until } from '../wait.js'
 
 t.test('a Redis outage: local delivery goes on, cross-instance delivery resumes after the restart', async (t) => {
   const rejections = trackRejections(t)

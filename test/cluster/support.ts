@@ -9,59 +9,27 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import WebSocket from 'ws'
-import { ADMIN_API_KEY, ADMIN_EMAIL, ADMIN_PASSWORD } from '../helper.js'
+import { ADMIN_API_KEY, ADMIN_EMAIL, ADMIN_PASSWORD, type TapLike as BaseTapLike } from '../helper.js'
+import { freePort, sleep, until } from '../wait.js'
 import { Client, type Msg } from '../channels/support.js'
 import { started, startServer, type ServerProcess } from '../embedded/process-support.js'
 
-export interface TapLike {
-  teardown(fn: () => unknown): void
-  comment(...args: unknown[]): void
-}
+/** A test that can also print a comment. */
+export type TapLike = BaseTapLike & { comment(...args: unknown[]): void }
 
 /** The shared Redis the suite runs against (tests isolate themselves with REDIS_PREFIX). */
 export const SHARED_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 /** The helper's SOCKET_TOKEN_SECRET: every instance of one cluster must share it. */
 export const TOKEN_SECRET = 'test-secret-test-secret-test-secret-0123456789'
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** A REDIS_PREFIX no other test file uses. */
 export function uniquePrefix(tag: string): string {
   return `wht-${tag}-${process.pid}-${randomBytes(3).toString('hex')}:`
-}
-
-/** Polls `cond` until it returns a truthy value; throws naming `what` after `ms`. */
-export async function until<T>(cond: () => T | Promise<T>, what: string, ms = 20_000, everyMs = 25): Promise<NonNullable<T>> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await cond()
-    if (v) return v as NonNullable<T>
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(everyMs)
-  }
-}
-
-/** `p`, or an error naming `what` after `ms` (the timer does not outlive the answer). */
-export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)))])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-export async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1')
-  await once(srv, 'listening')
-  const port = (srv.address() as { port: number }).port
-  await new Promise((r) => srv.close(r))
-  return port
 }
 
 /**

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../helper.js'
+import { ADMIN_EMAIL, ADMIN_PASSWORD, type TapLike } from '../helper.js'
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url))
@@ -19,9 +19,6 @@ declare function requestAnimationFrame(cb: (time: number) => void): number
 
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
-interface TapLike {
-  teardown(fn: () => unknown): void
-}
 
 export interface BrowserPage {
   browser: Browser

@@ -7,7 +7,8 @@
 import t from 'tap'
 import { once } from 'node:events'
 import { CLOSE } from '../../src/modules/realtime/close-codes.js'
-import { rig, until } from './support.js'
+import { rig } from './support.js'
+import { until } from '../wait.js'
 
 t.test('one serialisation per publication, same bytes to every subscriber', async (t) => {
   const r = await rig(t)

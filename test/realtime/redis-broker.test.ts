@@ -10,7 +10,8 @@ import { Redis } from 'ioredis'
 import pino from 'pino'
 import { RedisBroker } from '../../src/modules/realtime/redis-broker.js'
 import { SHARED_REDIS_URL as SHARED, TestRedis } from '../cluster/support.js'
-import { rig, until } from './support.js'
+import { rig } from './support.js'
+import { until } from '../wait.js'
 
 const log = pino({ level: 'silent' })
 

@@ -74,11 +74,3 @@ export async function rig(
   }
 }
 
-export const until = async (cond: () => boolean, what: string, ms = 10_000) => {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
-

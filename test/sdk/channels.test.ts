@@ -10,7 +10,8 @@ import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import type { AlertMessage, TelemetryUpdate } from '../../packages/client/src/index.js'
 import { bearer, build, freshDatabase } from '../helper.js'
-import { countingFetch, freePort, next, sdkClient, userWithKey } from './support.js'
+import { countingFetch, next, sdkClient, userWithKey } from './support.js'
+import { freePort } from '../wait.js'
 
 async function createDevice(app: FastifyInstance, key: string, name: string) {
   const res = await app.inject({ method: 'POST', url: '/api/client/devices', headers: bearer(key), payload: { name, units: { temperature: '°C' } } })

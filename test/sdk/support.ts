@@ -3,15 +3,11 @@
  * in Node (the `ws` package injected), a free fixed port for restart tests, and `next()`, which
  * waits for the first matching SDK event (events, never sleeps).
  */
-import { createServer } from 'node:net'
 import WebSocket from 'ws'
 import type { FastifyInstance } from 'fastify'
-import { bearer } from '../helper.js'
+import { bearer, type TapLike } from '../helper.js'
 import { ReconnectingSocket, WirehubClient, type WirehubClientOptions } from '../../packages/client/src/index.js'
 
-export interface TapLike {
-  teardown(fn: () => unknown): void
-}
 
 /** A user created through the Application API with a first client key (`with_client_key`). */
 export async function userWithKey(app: FastifyInstance, adminKey: string, email: string): Promise<{ id: number; uuid: string; key: string }> {
@@ -60,14 +56,4 @@ export function next<S extends ReconnectingSocket<any>, K extends keyof EventsOf
       resolve(v)
     })
   })
-}
-
-/** A port that was free a moment ago (bind port 0, read it, close): to restart on the same port. */
-export async function freePort(): Promise<number> {
-  const srv = createServer()
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
-  const addr = srv.address()
-  await new Promise<void>((r) => srv.close(() => r()))
-  if (!addr || typeof addr !== 'object') throw new Error('no port')
-  return addr.port
 }

@@ -6,7 +6,8 @@
 import t from 'tap'
 import { CLOSE, USER_EVENT } from '../../packages/client/src/index.js'
 import { ADMIN_EMAIL, ADMIN_PASSWORD, build, freshDatabase } from '../helper.js'
-import { freePort, next, sdkClient } from './support.js'
+import { next, sdkClient } from './support.js'
+import { freePort } from '../wait.js'
 
 const ORIGIN = 'trusted-host'
 const DOMAINS = JSON.stringify(['^trusted-host$'])

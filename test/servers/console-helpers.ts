@@ -3,13 +3,10 @@
  * run the demo script, and a console client on a real `ws` socket that waits on events.
  */
 import { WebSocket } from 'ws'
-import { bearer, build, type TestApp } from '../helper.js'
+import { bearer, build, type TestApp, type TapLike } from '../helper.js'
 import { KEY_TYPE_CLIENT } from '../../src/modules/auth/api-key.format.js'
 import { DEMO_SERVER_SCRIPT } from '../../src/modules/servers/servers.plugin.js'
 
-interface TapLike {
-  teardown(fn: () => unknown): void
-}
 
 export interface Frame {
   event: string
