@@ -4,6 +4,7 @@
  * place to look up a variable. `.env.example` mirrors this file.
  */
 import Type, { type Static } from 'typebox'
+import { DEFAULT_REDIS_PREFIX } from '../modules/cluster/cluster.types.js'
 
 const Bool = (def: boolean, description: string) => Type.Boolean({ default: def, description })
 const Int = (def: number, min: number, max: number, description: string) =>
@@ -79,7 +80,7 @@ export const ConfigSchema = Type.Object({
   USER_EVENTS_REQUIRE_KEY: Bool(false, 'Also require an application API key in the Authorization header of user-event sockets'),
   // --- scale-out
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis URL; enables the multi-instance backplane' })),
-  REDIS_PREFIX: Type.String({ default: 'wh:', pattern: '^[A-Za-z0-9_.:{}/-]{1,64}$', description: 'Prefix of every Redis key and channel wirehub uses, so deployments can share one Redis' }),
+  REDIS_PREFIX: Type.String({ default: DEFAULT_REDIS_PREFIX, pattern: '^[A-Za-z0-9_.:{}/-]{1,64}$', description: 'Prefix of every Redis key and channel wirehub uses, so deployments can share one Redis' }),
   REDIS_NODE_TTL: Int(15, 2, 3600, 'Seconds after which a crashed instance is forgotten: its node entry and its connection slots expire (refreshed every third of this)'),
   METRICS_REQUIRE_KEY: Bool(false, 'Require an application API key for /metrics'),
   // --- operations

@@ -99,9 +99,15 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
     byId.set(entry.id, entry.identifier)
   }
 
+  /** The cached entry of a key, while it is fresh. */
+  function cached(identifier: string): CachedKey | undefined {
+    const hit = cache.get(identifier)
+    return hit && hit.expiresAt > Date.now() ? hit : undefined
+  }
+
   async function load(parsed: ParsedKey): Promise<CachedKey | 'unknown' | 'revoked'> {
-    const hit = cache.get(parsed.identifier)
-    if (hit && hit.expiresAt > Date.now()) return hit
+    const hit = cached(parsed.identifier)
+    if (hit) return hit
     const row = await prisma.apiKey.findUnique({
       where: { identifier: parsed.identifier },
       include: { user: { select: { id: true, uuid: true, email: true, rootAdmin: true } } },
@@ -143,8 +149,8 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
     authenticateCached(raw: string, ip: string): KeyAuthResult | undefined {
       const parsed = parseKey(raw)
       if (!parsed) return { ok: false, reason: 'malformed' }
-      const hit = cache.get(parsed.identifier)
-      return hit && hit.expiresAt > Date.now() ? check(parsed, hit, ip) : undefined
+      const hit = cached(parsed.identifier)
+      return hit ? check(parsed, hit, ip) : undefined
     },
 
     /** Creates a key; `fixed` (bootstrap ADMIN_API_KEY) uses a caller-chosen well-formed key. */

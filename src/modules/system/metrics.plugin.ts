@@ -141,7 +141,7 @@ export default fp(
       }
       child.observe(reply.elapsedTime / 1000)
       if (request.authFailure) metrics.authFailures.inc({ surface: 'http', reason: request.authFailure })
-      if (reply.statusCode === 429) metrics.rateLimited.inc({ surface: 'http' })
+      if (status === 429) metrics.rateLimited.inc({ surface: 'http' })
       done()
     })
 
