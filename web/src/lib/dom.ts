@@ -125,6 +125,15 @@ export function emptyState(iconName: string, title: string, text: string, action
   return h('div', { class: 'empty' }, h('div', { class: 'empty-icon' }, icon(iconName, 28)), h('h3', null, title), h('p', null, text), action ?? null)
 }
 
+/** The header card of a detail page (a server's console, a device): title and badge over a meta line, with something on the right. */
+export function detailHeader(title: string, titleBadge: HTMLElement, meta: Child[], right: Child): HTMLElement {
+  return h(
+    'div',
+    { class: 'card' },
+    h('div', { class: 'card-body server-head' }, h('div', null, h('div', { class: 'server-title' }, h('h2', null, title), titleBadge), h('div', { class: 'muted small' }, ...meta)), right),
+  )
+}
+
 export function spinner(label = 'Loading…'): HTMLElement {
   return h('div', { class: 'loading' }, h('span', { class: 'spin' }), label)
 }

@@ -6,7 +6,7 @@
 import type { ConsoleSocket } from '../../../packages/client/src/console.js'
 import type { ConsoleStats, PowerAction, ServerState } from '../../../packages/client/src/types.js'
 import { api, errorMessage, isStatus, power, type Item, type Server } from '../lib/api.js'
-import { badge, emptyState, h, icon, replace, spinner, toast } from '../lib/dom.js'
+import { badge, detailHeader, emptyState, h, icon, replace, spinner, toast } from '../lib/dom.js'
 import { bytes, duration, percent } from '../lib/format.js'
 import { LiveChart } from '../ui/chart.js'
 import { ConsoleTerminal } from '../ui/terminal.js'
@@ -165,21 +165,7 @@ export function consoleView(ctx: ViewContext, [id = '']: string[]): View {
     const cpuEl = h('div', { class: 'chart', 'data-testid': 'cpu-chart' })
     const memEl = h('div', { class: 'chart', 'data-testid': 'memory-chart' })
 
-    const header = h(
-      'div',
-      { class: 'card' },
-      h(
-        'div',
-        { class: 'card-body server-head' },
-        h(
-          'div',
-          null,
-          h('div', { class: 'server-title' }, h('h2', null, server.name), stateBadge),
-          h('div', { class: 'muted small' }, h('span', { class: 'mono' }, server.identifier), ' · ', conn, server.description ? ` · ${server.description}` : ''),
-        ),
-        powerBar,
-      ),
-    )
+    const header = detailHeader(server.name, stateBadge, [h('span', { class: 'mono' }, server.identifier), ' · ', conn, server.description ? ` · ${server.description}` : ''], powerBar)
     const grid = h(
       'div',
       { class: 'console-grid' },

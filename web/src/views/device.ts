@@ -4,7 +4,7 @@
  */
 import type { TelemetryUpdate } from '../../../packages/client/src/types.js'
 import { api, errorMessage, isStatus, list, type Alert, type AlertRule, type Device, type Item, type Operator, type Reading, type Severity } from '../lib/api.js'
-import { badge, button, emptyState, h, icon, modal, replace, spinner, toast } from '../lib/dom.js'
+import { badge, button, detailHeader, emptyState, h, icon, modal, replace, spinner, toast } from '../lib/dom.js'
 import { ago, num } from '../lib/format.js'
 import { COLORS, LiveChart } from '../ui/chart.js'
 import { alertFromMessage, alertItem } from '../ui/alerts.js'
@@ -40,20 +40,11 @@ export function deviceView(ctx: ViewContext, [idText = '']: string[]): View {
     let statusBadge = badge(device.status, undefined, true)
     statusBadge.dataset.testid = 'device-status'
     const seen = h('span', null, `last seen ${ago(device.last_seen_at)}`)
-    const header = h(
-      'div',
-      { class: 'card' },
-      h(
-        'div',
-        { class: 'card-body server-head' },
-        h(
-          'div',
-          null,
-          h('div', { class: 'server-title' }, h('h2', null, device.name), statusBadge),
-          h('div', { class: 'muted small' }, h('span', { class: 'mono' }, `#${device.id}`), ' · ', h('span', { class: 'chip' }, device.type || 'generic'), ' · ', seen, ' · key ', h('span', { class: 'mono' }, device.key_identifier)),
-        ),
-        h('div', { class: 'muted small right' }, device.status_reason ?? ''),
-      ),
+    const header = detailHeader(
+      device.name,
+      statusBadge,
+      [h('span', { class: 'mono' }, `#${device.id}`), ' · ', h('span', { class: 'chip' }, device.type || 'generic'), ' · ', seen, ' · key ', h('span', { class: 'mono' }, device.key_identifier)],
+      h('div', { class: 'muted small right' }, device.status_reason ?? ''),
     )
 
     /* metrics */
