@@ -13,8 +13,9 @@ import { loadConfig } from '../../src/config/config.js'
 import { ADMIN_API_KEY, ADMIN_EMAIL, ADMIN_PASSWORD, freshDatabase } from '../helper.js'
 
 interface Operation {
-  responses?: Record<string, { content?: Record<string, { schema?: unknown }> }>
-  parameters?: Array<{ in: string; name: string }>
+  summary?: string
+  responses?: Record<string, { description?: string; content?: Record<string, { schema?: unknown }> }>
+  parameters?: Array<{ in: string; name: string; required?: boolean; schema?: { default?: unknown } }>
   requestBody?: unknown
   tags?: string[]
 }
@@ -52,10 +53,17 @@ t.test('OpenAPI document and route schemas', async (t) => {
       for (const [method, op] of Object.entries(item)) {
         if (!methods.has(method)) continue
         const codes = Object.keys(op.responses ?? {})
+        t.ok(op.summary && op.summary.length > 5, `${method.toUpperCase()} ${path} has a summary`)
+        for (const [code, response] of Object.entries(op.responses ?? {})) {
+          t.ok(response.description && response.description !== 'Default Response', `${method.toUpperCase()} ${path} describes its ${code} response`)
+        }
         t.ok(codes.length > 0, `${method.toUpperCase()} ${path} has responses`)
         t.ok(codes.some((c) => /^2/.test(c)), `${method.toUpperCase()} ${path} documents a success response`)
         if (path.startsWith('/api/')) {
           t.ok(codes.includes('4XX') || codes.some((c) => /^4/.test(c)), `${method.toUpperCase()} ${path} documents its errors`)
+        }
+        for (const p of op.parameters ?? []) {
+          if (p.schema?.default !== undefined) t.notOk(p.required, `${method.toUpperCase()} ${path}: ${p.name} has a default, so it is not required`)
         }
         for (const param of path.match(/\{[^}]+\}/g) ?? []) {
           const name = param.slice(1, -1)

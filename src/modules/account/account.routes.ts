@@ -6,7 +6,7 @@ import { AccountAttributes } from './account.schemas.js'
 
 export const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/account', {
-    schema: { tags: ['client: account'], security: CLIENT_SECURITY, response: withErrors({ 200: objectSchema('user', AccountAttributes) }) },
+    schema: { summary: "The signed-in user's account", tags: ['client: account'], security: CLIENT_SECURITY, response: withErrors({ 200: objectSchema('user', AccountAttributes) }) },
     handler: async (request) => {
       const u = await app.prisma.user.findUnique({ where: { id: request.principal!.user.id } })
       if (!u) throw new Unauthenticated()

@@ -14,7 +14,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ keyType: KeyType; tag: s
   const security = CLIENT_SECURITY
 
   app.get('/', {
-    schema: { tags, security, response: withErrors({ 200: plainListSchema('api_key', ApiKeyAttributes) }) },
+    schema: { summary: "List the caller's API keys of this family (secrets are never shown again)", tags, security, response: withErrors({ 200: plainListSchema('api_key', ApiKeyAttributes) }) },
     handler: async (request) => {
       const keys = await app.apiKeys.list(request.principal!.user.id, keyType)
       return { object: 'list' as const, data: keys.map((k) => wrap('api_key', apiKeyAttributes(k))) }
@@ -22,7 +22,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ keyType: KeyType; tag: s
   })
 
   app.post('/', {
-    schema: { tags, security, body: CreateApiKeyBody, response: withErrors({ 201: CreatedApiKey }) },
+    schema: { summary: 'Create an API key; the full key is returned once', tags, security, body: CreateApiKeyBody, response: withErrors({ 201: CreatedApiKey }) },
     handler: async (request, reply) => {
       const { view, key } = await app.apiKeys.create(request.principal!.user, keyType, {
         description: request.body.description,
@@ -34,7 +34,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ keyType: KeyType; tag: s
   })
 
   app.delete('/:identifier', {
-    schema: { tags, security, params: IdentifierParams, response: withErrors({ 204: Type.Null() }) },
+    schema: { summary: 'Revoke an API key (sockets opened with it close with 4010)', tags, security, params: IdentifierParams, response: withErrors({ 204: Type.Null() }) },
     handler: async (request, reply) => {
       await app.apiKeys.revoke(request.principal!.user, request.params.identifier)
       return reply.code(204).send(null)

@@ -17,7 +17,7 @@ export const alertRulesRoutes: FastifyPluginAsyncTypebox<{ devices: DevicesServi
   const mine = (deviceId: number, userId: number) => devices.get(deviceId, userId)
 
   app.get('/:id/alert-rules', {
-    schema: { tags, security, params: DeviceParams, response: withErrors({ 200: plainListSchema('alert_rule', RuleAttributes) }) },
+    schema: { summary: "List a device's alert rules", tags, security, params: DeviceParams, response: withErrors({ 200: plainListSchema('alert_rule', RuleAttributes) }) },
     handler: async (request) => {
       await mine(request.params.id, request.principal!.user.id)
       const rows = await rules.list(request.params.id)
@@ -26,7 +26,7 @@ export const alertRulesRoutes: FastifyPluginAsyncTypebox<{ devices: DevicesServi
   })
 
   app.post('/:id/alert-rules', {
-    schema: { tags, security, params: DeviceParams, body: CreateRuleBody, response: withErrors({ 201: objectSchema('alert_rule', RuleAttributes) }) },
+    schema: { summary: 'Create an alert rule on a device', tags, security, params: DeviceParams, body: CreateRuleBody, response: withErrors({ 201: objectSchema('alert_rule', RuleAttributes) }) },
     handler: async (request, reply) => {
       await mine(request.params.id, request.principal!.user.id)
       const row = await rules.create(request.params.id, request.body)
@@ -36,7 +36,7 @@ export const alertRulesRoutes: FastifyPluginAsyncTypebox<{ devices: DevicesServi
   })
 
   app.get('/:id/alert-rules/:ruleId', {
-    schema: { tags, security, params: RuleParams, response: withErrors({ 200: objectSchema('alert_rule', RuleAttributes) }) },
+    schema: { summary: 'One alert rule of a device', tags, security, params: RuleParams, response: withErrors({ 200: objectSchema('alert_rule', RuleAttributes) }) },
     handler: async (request) => {
       await mine(request.params.id, request.principal!.user.id)
       return wrap('alert_rule', ruleAttributes(await rules.get(request.params.id, request.params.ruleId)))
@@ -44,7 +44,7 @@ export const alertRulesRoutes: FastifyPluginAsyncTypebox<{ devices: DevicesServi
   })
 
   app.patch('/:id/alert-rules/:ruleId', {
-    schema: { tags, security, params: RuleParams, body: UpdateRuleBody, response: withErrors({ 200: objectSchema('alert_rule', RuleAttributes) }) },
+    schema: { summary: 'Change an alert rule', tags, security, params: RuleParams, body: UpdateRuleBody, response: withErrors({ 200: objectSchema('alert_rule', RuleAttributes) }) },
     handler: async (request) => {
       await mine(request.params.id, request.principal!.user.id)
       return wrap('alert_rule', ruleAttributes(await rules.update(request.params.id, request.params.ruleId, request.body)))
@@ -52,7 +52,7 @@ export const alertRulesRoutes: FastifyPluginAsyncTypebox<{ devices: DevicesServi
   })
 
   app.delete('/:id/alert-rules/:ruleId', {
-    schema: { tags, security, params: RuleParams, response: withErrors({ 204: Type.Null() }) },
+    schema: { summary: 'Delete an alert rule', tags, security, params: RuleParams, response: withErrors({ 204: Type.Null() }) },
     handler: async (request, reply) => {
       await mine(request.params.id, request.principal!.user.id)
       await rules.remove(request.params.id, request.params.ruleId)
@@ -86,17 +86,17 @@ export const alertsRoutes: FastifyPluginAsyncTypebox<{ alerts: AlertsService }> 
   })
 
   app.get('/:id', {
-    schema: { tags, security, params: AlertParams, response: withErrors({ 200: objectSchema('alert', AlertAttributes) }) },
+    schema: { summary: 'One alert', tags, security, params: AlertParams, response: withErrors({ 200: objectSchema('alert', AlertAttributes) }) },
     handler: async (request) => wrap('alert', alertAttributes(await alerts.get(request.params.id, request.principal!.user))),
   })
 
   app.post('/:id/acknowledge', {
-    schema: { tags, security, params: AlertParams, response: withErrors({ 200: objectSchema('alert', AlertAttributes) }) },
+    schema: { summary: 'Acknowledge an alert', tags, security, params: AlertParams, response: withErrors({ 200: objectSchema('alert', AlertAttributes) }) },
     handler: async (request) => wrap('alert', alertAttributes(await alerts.acknowledge(request.params.id, request.principal!.user))),
   })
 
   app.post('/:id/resolve', {
-    schema: { tags, security, params: AlertParams, response: withErrors({ 200: objectSchema('alert', AlertAttributes) }) },
+    schema: { summary: 'Resolve an alert', tags, security, params: AlertParams, response: withErrors({ 200: objectSchema('alert', AlertAttributes) }) },
     handler: async (request) => wrap('alert', alertAttributes(await alerts.resolve(request.params.id, request.principal!.user))),
   })
 }

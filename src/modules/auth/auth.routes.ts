@@ -30,7 +30,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const tags = ['auth']
 
   app.post('/login', {
-    schema: { tags, body: LoginBody, response: withErrors({ 200: LoginResponse }) },
+    schema: { summary: 'Sign in with email and password; sets the session and CSRF cookies', tags, body: LoginBody, response: withErrors({ 200: LoginResponse }) },
     handler: async (request, reply) => {
       const { token, user } = await app.sessions.login(request.body.email, request.body.password, request.ip, request.headers['user-agent'])
       const csrf = randomToken(32)
@@ -45,7 +45,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/logout', {
-    schema: { tags, response: withErrors({ 204: Type.Null() }) },
+    schema: { summary: 'End the browser session (send X-CSRF-Token with a live session)', tags, response: withErrors({ 204: Type.Null() }) },
     handler: async (request, reply) => {
       // A live session is ended only with its CSRF token, like any other write made with it:
       // otherwise any site could log a user out (SameSite=Lax lets top-level POSTs through).

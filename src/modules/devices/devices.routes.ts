@@ -13,7 +13,7 @@ export const clientDevicesRoutes: FastifyPluginAsyncTypebox<{ devices: DevicesSe
   const security = CLIENT_SECURITY
 
   app.get('/', {
-    schema: { tags, security, querystring: Type.Omit(DeviceListQuery, ['owner_id']), response: withErrors({ 200: listSchema('device', DeviceAttributes) }) },
+    schema: { summary: "The caller's devices (paginated)", tags, security, querystring: Type.Omit(DeviceListQuery, ['owner_id']), response: withErrors({ 200: listSchema('device', DeviceAttributes) }) },
     handler: async (request) => {
       const { rows, total } = await devices.list(request.principal!.user.id, request.query)
       return page('device', rows.map(devices.attributes), total, request.query)
@@ -21,7 +21,7 @@ export const clientDevicesRoutes: FastifyPluginAsyncTypebox<{ devices: DevicesSe
   })
 
   app.get('/:id', {
-    schema: { tags, security, params: DeviceParams, response: withErrors({ 200: objectSchema('device', DeviceAttributes) }) },
+    schema: { summary: "One of the caller's devices", tags, security, params: DeviceParams, response: withErrors({ 200: objectSchema('device', DeviceAttributes) }) },
     handler: async (request) => wrap('device', devices.attributes(await devices.get(request.params.id, request.principal!.user.id))),
   })
 
@@ -35,7 +35,7 @@ export const clientDevicesRoutes: FastifyPluginAsyncTypebox<{ devices: DevicesSe
   })
 
   app.patch('/:id', {
-    schema: { tags, security, params: DeviceParams, body: UpdateDeviceBody, response: withErrors({ 200: objectSchema('device', DeviceAttributes) }) },
+    schema: { summary: "Change a device's name, type or metadata", tags, security, params: DeviceParams, body: UpdateDeviceBody, response: withErrors({ 200: objectSchema('device', DeviceAttributes) }) },
     handler: async (request) => {
       const row = await devices.update(request.params.id, request.principal!.user.id, request.body)
       return wrap('device', devices.attributes(row))
@@ -51,7 +51,7 @@ export const clientDevicesRoutes: FastifyPluginAsyncTypebox<{ devices: DevicesSe
   })
 
   app.delete('/:id', {
-    schema: { tags, security, params: DeviceParams, response: withErrors({ 204: Type.Null() }) },
+    schema: { summary: 'Delete a device and its telemetry', tags, security, params: DeviceParams, response: withErrors({ 204: Type.Null() }) },
     handler: async (request, reply) => {
       await devices.remove(request.params.id, request.principal!.user.id)
       return reply.code(204).send(null)
@@ -64,7 +64,7 @@ export const applicationDevicesRoutes: FastifyPluginAsyncTypebox<{ devices: Devi
   const security = APPLICATION_SECURITY
 
   app.get('/', {
-    schema: { tags, security, querystring: DeviceListQuery, response: withErrors({ 200: listSchema('device', DeviceAttributes) }) },
+    schema: { summary: 'Every device, optionally of one owner (paginated)', tags, security, querystring: DeviceListQuery, response: withErrors({ 200: listSchema('device', DeviceAttributes) }) },
     handler: async (request) => {
       const { rows, total } = await devices.list(request.query.owner_id ?? null, request.query)
       return page('device', rows.map(devices.attributes), total, request.query)
@@ -72,7 +72,7 @@ export const applicationDevicesRoutes: FastifyPluginAsyncTypebox<{ devices: Devi
   })
 
   app.get('/:id', {
-    schema: { tags, security, params: DeviceParams, response: withErrors({ 200: objectSchema('device', DeviceAttributes) }) },
+    schema: { summary: 'One device by id', tags, security, params: DeviceParams, response: withErrors({ 200: objectSchema('device', DeviceAttributes) }) },
     handler: async (request) => wrap('device', devices.attributes(await devices.get(request.params.id, null))),
   })
 }

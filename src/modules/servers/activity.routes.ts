@@ -16,6 +16,7 @@ import { activityAttributes } from './servers.views.js'
 export const activityRoutes: FastifyPluginAsyncTypebox<{ service: ServersService; repo: ServersRepository }> = async (app, { service, repo }) => {
   app.get('/servers/:server/activity', {
     schema: {
+      summary: "A server's activity log, newest first",
       tags: ['client: activity'],
       security: CLIENT_SECURITY,
       params: ClientServerParams,

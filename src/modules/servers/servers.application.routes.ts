@@ -19,7 +19,7 @@ export const serversApplicationRoutes: FastifyPluginAsyncTypebox<{ service: Serv
   const view = (row: ServerRow) => wrap('server', applicationAttributes(row, service.cwdOf(row), service.state(row.uuid)))
 
   app.get('/servers', {
-    schema: { tags, security, querystring: PaginationQuery, response: withErrors({ 200: listSchema('server', ApplicationServerAttributes) }) },
+    schema: { summary: 'List every server (paginated)', tags, security, querystring: PaginationQuery, response: withErrors({ 200: listSchema('server', ApplicationServerAttributes) }) },
     handler: async (request) => {
       const { total, rows } = await service.page({}, request.query)
       return page('server', rows.map((r) => applicationAttributes(r, service.cwdOf(r), service.state(r.uuid))), total, request.query)
@@ -27,12 +27,12 @@ export const serversApplicationRoutes: FastifyPluginAsyncTypebox<{ service: Serv
   })
 
   app.get('/servers/:server', {
-    schema: { tags, security, params: AppServerParams, response: withErrors({ 200: One }) },
+    schema: { summary: 'One server by id, uuid or 8-character identifier', tags, security, params: AppServerParams, response: withErrors({ 200: One }) },
     handler: async (request) => view(await service.find(request.params.server)),
   })
 
   app.post('/servers', {
-    schema: { tags, security, body: CreateServerBody, response: withErrors({ 201: One }) },
+    schema: { summary: 'Define a server: owner, command, arguments, working directory, stop method, limits', tags, security, body: CreateServerBody, response: withErrors({ 201: One }) },
     handler: async (request, reply) => {
       const row = await service.create(request.body)
       reply.code(201)
@@ -41,13 +41,13 @@ export const serversApplicationRoutes: FastifyPluginAsyncTypebox<{ service: Serv
   })
 
   app.patch('/servers/:server', {
-    schema: { tags, security, params: AppServerParams, body: UpdateServerBody, response: withErrors({ 200: One }) },
+    schema: { summary: "Change a server's definition", tags, security, params: AppServerParams, body: UpdateServerBody, response: withErrors({ 200: One }) },
     handler: async (request) => view(await service.update(request.params.server, request.body)),
   })
 
   for (const [path, suspended] of [['suspend', true], ['unsuspend', false]] as const) {
     app.post(`/servers/:server/${path}`, {
-      schema: { tags, security, params: AppServerParams, response: withErrors({ 204: Type.Null() }) },
+      schema: { summary: `${path === 'suspend' ? 'Suspend a server (stops it; its sockets close with 4409)' : 'Lift a suspension'}`, tags, security, params: AppServerParams, response: withErrors({ 204: Type.Null() }) },
       handler: async (request, reply) => {
         await service.update(request.params.server, { suspended })
         return reply.code(204).send(null)
@@ -56,7 +56,7 @@ export const serversApplicationRoutes: FastifyPluginAsyncTypebox<{ service: Serv
   }
 
   app.delete('/servers/:server', {
-    schema: { tags, security, params: AppServerParams, response: withErrors({ 204: Type.Null() }) },
+    schema: { summary: 'Delete a server (stops its process and closes its sockets)', tags, security, params: AppServerParams, response: withErrors({ 204: Type.Null() }) },
     handler: async (request, reply) => {
       await service.remove(request.params.server)
       return reply.code(204).send(null)

@@ -35,7 +35,7 @@ export const serversRoutes: FastifyPluginAsyncTypebox<{ service: ServersService;
   { service, sockets, routing },
 ) => {
   app.get('/', {
-    schema: { tags, security, querystring: ClientListQuery, response: withErrors({ 200: listSchema('server', ClientServerAttributes) }) },
+    schema: { summary: "The caller's servers (owned and subuser), or every server for administrators with ?type=admin", tags, security, querystring: ClientListQuery, response: withErrors({ 200: listSchema('server', ClientServerAttributes) }) },
     handler: async (request) => {
       const user = request.principal!.user
       const q = request.query
@@ -47,12 +47,13 @@ export const serversRoutes: FastifyPluginAsyncTypebox<{ service: ServersService;
   })
 
   app.get('/permissions', {
-    schema: { tags, security, response: withErrors({ 200: PermissionsResponse }) },
+    schema: { summary: 'The subuser permission catalogue', tags, security, response: withErrors({ 200: PermissionsResponse }) },
     handler: async () => ({ object: 'system_permissions' as const, attributes: { permissions: SUBUSER_PERMISSIONS } }),
   })
 
   app.get('/servers/:server', {
     schema: {
+      summary: "One server, with the caller's permissions in meta",
       tags, security, params: ClientServerParams,
       response: withErrors({ 200: Type.Intersect([objectSchema('server', ClientServerAttributes), Type.Object({ meta: ClientServerMeta })]) }),
     },
@@ -64,7 +65,7 @@ export const serversRoutes: FastifyPluginAsyncTypebox<{ service: ServersService;
   })
 
   app.get('/servers/:server/resources', {
-    schema: { tags, security, params: ClientServerParams, response: withErrors({ 200: ResourcesSchema }) },
+    schema: { summary: 'Current state and resource usage of a server', tags, security, params: ClientServerParams, response: withErrors({ 200: ResourcesSchema }) },
     handler: async (request) => {
       const { row } = await service.resolveForClient(request.principal!.user, request.params.server)
       const stats = service.stats(row.uuid) ?? { memory_bytes: 0, memory_limit_bytes: 0, cpu_absolute: 0, network: { rx_bytes: 0, tx_bytes: 0 }, uptime: 0, state: 'offline' as const, disk_bytes: 0 }
@@ -73,7 +74,7 @@ export const serversRoutes: FastifyPluginAsyncTypebox<{ service: ServersService;
   })
 
   app.post('/servers/:server/power', {
-    schema: { tags, security, params: ClientServerParams, body: PowerBody, response: withErrors({ 204: Type.Null() }) },
+    schema: { summary: 'Start, stop, restart or kill a server', tags, security, params: ClientServerParams, body: PowerBody, response: withErrors({ 204: Type.Null() }) },
     handler: async (request, reply) => {
       const { row, access } = await service.resolveForClient(request.principal!.user, request.params.server)
       const signal = request.body.signal
@@ -84,7 +85,7 @@ export const serversRoutes: FastifyPluginAsyncTypebox<{ service: ServersService;
   })
 
   app.post('/servers/:server/command', {
-    schema: { tags, security, params: ClientServerParams, body: CommandBody, response: withErrors({ 204: Type.Null() }) },
+    schema: { summary: "Send a command line to a running server's console", tags, security, params: ClientServerParams, body: CommandBody, response: withErrors({ 204: Type.Null() }) },
     handler: async (request, reply) => {
       const { row, access } = await service.resolveForClient(request.principal!.user, request.params.server)
       if (!has(access.permissions, P.CONTROL_CONSOLE)) throw new Forbidden(UNAUTHORIZED)
@@ -94,7 +95,7 @@ export const serversRoutes: FastifyPluginAsyncTypebox<{ service: ServersService;
   })
 
   app.get('/servers/:server/websocket', {
-    schema: { tags, security, params: ClientServerParams, response: withErrors({ 200: WebsocketCredentials }) },
+    schema: { summary: "Token and address of the server's console socket", tags, security, params: ClientServerParams, response: withErrors({ 200: WebsocketCredentials }) },
     handler: async (request) => {
       const p = request.principal!
       const { row, access } = await service.resolveForClient(p.user, request.params.server)

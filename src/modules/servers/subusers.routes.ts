@@ -26,7 +26,7 @@ export const subusersRoutes: FastifyPluginAsyncTypebox<{ service: ServersService
   }
 
   app.get('/servers/:server/users', {
-    schema: { tags, security, params: ClientServerParams, response: withErrors({ 200: plainListSchema('server_subuser', SubuserAttributes) }) },
+    schema: { summary: "List a server's subusers", tags, security, params: ClientServerParams, response: withErrors({ 200: plainListSchema('server_subuser', SubuserAttributes) }) },
     handler: async (request) => {
       const { row } = await authorize(request.principal!.user, request.params.server, P.USER_READ)
       const list = await subusers.list(row)
@@ -35,7 +35,7 @@ export const subusersRoutes: FastifyPluginAsyncTypebox<{ service: ServersService
   })
 
   app.post('/servers/:server/users', {
-    schema: { tags, security, params: ClientServerParams, body: CreateSubuserBody, response: withErrors({ 200: One }) },
+    schema: { summary: 'Add a subuser by email, with permissions', tags, security, params: ClientServerParams, body: CreateSubuserBody, response: withErrors({ 200: One }) },
     handler: async (request) => {
       const { row, access } = await authorize(request.principal!.user, request.params.server, P.USER_CREATE)
       return wrap('server_subuser', subuserAttributes(await subusers.create(row, access, actorOf(request), request.body)))
@@ -43,7 +43,7 @@ export const subusersRoutes: FastifyPluginAsyncTypebox<{ service: ServersService
   })
 
   app.get('/servers/:server/users/:user', {
-    schema: { tags, security, params: SubuserParams, response: withErrors({ 200: One }) },
+    schema: { summary: 'One subuser of a server', tags, security, params: SubuserParams, response: withErrors({ 200: One }) },
     handler: async (request) => {
       const { row } = await authorize(request.principal!.user, request.params.server, P.USER_READ)
       return wrap('server_subuser', subuserAttributes(await subusers.get(row, request.params.user)))
@@ -51,7 +51,7 @@ export const subusersRoutes: FastifyPluginAsyncTypebox<{ service: ServersService
   })
 
   app.post('/servers/:server/users/:user', {
-    schema: { tags, security, params: SubuserParams, body: UpdateSubuserBody, response: withErrors({ 200: One }) },
+    schema: { summary: "Change a subuser's permissions (their open sockets follow)", tags, security, params: SubuserParams, body: UpdateSubuserBody, response: withErrors({ 200: One }) },
     handler: async (request) => {
       const { row, access } = await authorize(request.principal!.user, request.params.server, P.USER_UPDATE)
       return wrap('server_subuser', subuserAttributes(await subusers.update(row, access, actorOf(request), request.params.user, request.body)))
@@ -59,7 +59,7 @@ export const subusersRoutes: FastifyPluginAsyncTypebox<{ service: ServersService
   })
 
   app.delete('/servers/:server/users/:user', {
-    schema: { tags, security, params: SubuserParams, response: withErrors({ 204: Type.Null() }) },
+    schema: { summary: 'Remove a subuser (their sockets close with 4010)', tags, security, params: SubuserParams, response: withErrors({ 204: Type.Null() }) },
     handler: async (request, reply) => {
       const { row } = await authorize(request.principal!.user, request.params.server, P.USER_DELETE)
       await subusers.remove(row, actorOf(request), request.params.user)

@@ -146,7 +146,7 @@ export default fp(
     })
 
     app.get('/metrics', {
-      schema: { tags: ['operations'], hide: false, response: { 200: { type: 'string' } } },
+      schema: { summary: 'Prometheus metrics (text exposition format)', tags: ['operations'], hide: false, response: { 200: { type: 'string' } } },
       config: { rateLimit: false },
       ...(app.config.METRICS_REQUIRE_KEY ? { onRequest: app.requireApplication } : {}),
       handler: async (_request, reply) => {

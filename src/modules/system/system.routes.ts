@@ -9,7 +9,7 @@ const Ready = Type.Object({ status: Type.String(), checks: Type.Record(Type.Stri
 
 export const systemRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/health', {
-    schema: { tags: ['operations'], response: { 200: Health } },
+    schema: { summary: 'Liveness: the process answers', tags: ['operations'], response: { 200: Health } },
     config: { rateLimit: false },
     handler: async () => ({ status: 'ok' }),
   })
@@ -20,7 +20,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/ready', {
-    schema: { tags: ['operations'], response: { 200: Ready, 503: Ready } },
+    schema: { summary: 'Readiness: the database answers (503 if not); Redis reported as degraded', tags: ['operations'], response: { 200: Ready, 503: Ready } },
     handler: async (request, reply) => {
       const checks: Record<string, string> = {}
       try {

@@ -21,7 +21,7 @@ const UserWithKey = Type.Intersect([
 
 export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = async (app, { users }) => {
   app.get('/users', {
-    schema: { tags, security, querystring: ListUsersQuery, response: withErrors({ 200: listSchema('user', UserAttributes) }) },
+    schema: { summary: 'List users (filter by email, sort, paginate)', tags, security, querystring: ListUsersQuery, response: withErrors({ 200: listSchema('user', UserAttributes) }) },
     handler: async (request) => {
       const q = request.query
       const { total, rows } = await users.list({
@@ -37,12 +37,12 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
   })
 
   app.get('/users/:user', {
-    schema: { tags, security, params: UserIdParams, response: withErrors({ 200: objectSchema('user', UserAttributes) }) },
+    schema: { summary: 'One user by id', tags, security, params: UserIdParams, response: withErrors({ 200: objectSchema('user', UserAttributes) }) },
     handler: async (request) => wrap('user', userAttributes(await users.find(request.params.user))),
   })
 
   app.post('/users', {
-    schema: { tags, security, body: CreateUserBody, response: withErrors({ 201: UserWithKey }) },
+    schema: { summary: 'Create a user; with with_client_key, a client key for it is returned once in meta.api_key', tags, security, body: CreateUserBody, response: withErrors({ 201: UserWithKey }) },
     handler: async (request, reply) => {
       const b = request.body
       const user = await users.create({ email: b.email, username: b.username, password: b.password, rootAdmin: b.root_admin })
@@ -54,12 +54,12 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
   })
 
   app.patch('/users/:user', {
-    schema: { tags, security, params: UserIdParams, body: UpdateUserBody, response: withErrors({ 200: objectSchema('user', UserAttributes) }) },
+    schema: { summary: "Change a user's email, name, password or administrator flag", tags, security, params: UserIdParams, body: UpdateUserBody, response: withErrors({ 200: objectSchema('user', UserAttributes) }) },
     handler: async (request) => wrap('user', userAttributes(await users.update(request.params.user, request.body))),
   })
 
   app.delete('/users/:user', {
-    schema: { tags, security, params: UserIdParams, response: withErrors({ 204: Type.Null() }) },
+    schema: { summary: 'Delete a user (refused while they own servers; their sockets close with 4010)', tags, security, params: UserIdParams, response: withErrors({ 204: Type.Null() }) },
     handler: async (request, reply) => {
       await users.remove(request.params.user, request.principal!.user.id)
       return reply.code(204).send(null)
