@@ -21,14 +21,15 @@ export interface Rig {
 
 export async function rig(
   t: { teardown(fn: () => unknown): void },
-  opts: { soft?: number; hard?: number; pingMs?: number; broker?: Broker } = {},
+  opts: { soft?: number; hard?: number; pingMs?: number; broker?: Broker; deflate?: boolean; coalesce?: boolean } = {},
 ): Promise<Rig> {
   const server: Server = createServer()
-  const wss = new WebSocketServer({ server, perMessageDeflate: false })
+  // With deflate, messages of 256 bytes and more are compressed (asynchronously), smaller ones not.
+  const wss = new WebSocketServer({ server, perMessageDeflate: opts.deflate ? { threshold: 256 } : false })
   const hub = new Hub({
     ...(opts.broker ? { broker: opts.broker } : {}),
     log: pino({ level: 'silent' }),
-    limits: { softLimitBytes: opts.soft ?? 64 * 1024, hardLimitBytes: opts.hard ?? 1024 * 1024 },
+    limits: { softLimitBytes: opts.soft ?? 64 * 1024, hardLimitBytes: opts.hard ?? 1024 * 1024, coalesceWrites: opts.coalesce ?? true },
     pingIntervalMs: opts.pingMs ?? 60_000,
   })
   hub.registerCodec('json', { encode: (p) => JSON.stringify(p) })
@@ -63,7 +64,7 @@ export async function rig(
     nextConn,
     async client() {
       const connP = nextConn()
-      const ws = new WebSocket(url)
+      const ws = new WebSocket(url, { perMessageDeflate: !!opts.deflate })
       const messages: unknown[] = []
       ws.on('message', (d) => messages.push(JSON.parse(d.toString())))
       await once(ws, 'open')

@@ -6,12 +6,20 @@
  * status, alerts) are always written, but one that would push the backlog past the hard limit
  * closes the socket with SLOW_CONSUMER instead, so a client that stops reading costs at most
  * `hardLimitBytes` of memory, whatever the publish rate.
+ *
+ * Writes are coalesced per event-loop turn: the first frame of a turn corks the TCP socket and
+ * the end of the turn uncorks it (`write-coalescing.ts`), so N frames for one socket cost one
+ * `writev(2)` instead of N `write(2)`s. The backlog the lanes see excludes what this turn has
+ * corked on a socket that was empty when corked: without coalescing those bytes would have gone
+ * straight to the kernel, so the limits behave as before. A bounded amount is held that way (see
+ * TURN_MAX_BYTES); past it the turn's frames are written out early and corking resumes.
  */
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import { CLOSE, type CloseCode } from './close-codes.js'
 import { prepareFrame, type PreparedFrame } from './frame.js'
 import type { Subscription } from './subscription.js'
+import { flushAtEndOfTurn, type TurnFlushable } from './write-coalescing.js'
 
 export type Lane = 'droppable' | 'reliable'
 
@@ -21,6 +29,20 @@ export interface BacklogLimits {
   /** A must-deliver message that would exceed this closes the socket (SLOW_CONSUMER). */
   hardLimitBytes: number
 }
+
+export interface OutboundOptions extends BacklogLimits {
+  /** Coalesce the frames of one event-loop turn into one socket write (default true). */
+  coalesceWrites?: boolean
+}
+
+/**
+ * Bytes (and frames) a turn may cork on an empty socket before they are written early: bounds
+ * what the backlog check does not see, and keeps a writev under the kernel's IOV_MAX (1024).
+ * The byte bound is also at most the soft limit, so a reader whose kernel buffer has just filled
+ * is found at most one frame past the soft limit, as without coalescing.
+ */
+const TURN_MAX_BYTES = 64 * 1024
+const TURN_MAX_FRAMES = 512
 
 export interface ConnectionCounters {
   messagesIn: number
@@ -37,7 +59,7 @@ interface WsInternals {
 
 let nextId = 1
 
-export class Connection<M = unknown> {
+export class Connection<M = unknown> implements TurnFlushable {
   readonly id = nextId++
   readonly subs = new Set<Subscription>()
   readonly counters: ConnectionCounters = { messagesIn: 0, messagesOut: 0, bytesOut: 0, collapsed: 0 }
@@ -56,30 +78,41 @@ export class Connection<M = unknown> {
   private pending: Map<string, PreparedFrame> | null = null
   private collapsedSinceNotice = 0
   private waitingForDrain = false
+  private readonly coalesce: boolean
+  /** The socket is corked until the end of this turn. */
+  private corked = false
+  /** It was empty when corked: what it holds now is this turn's frames, not a backlog. */
+  private corkedEmpty = false
+  private turnFrames = 0
+  private readonly turnMaxBytes: number
 
   constructor(
     readonly ws: WebSocket,
     readonly kind: string,
     public meta: M,
-    private readonly limits: BacklogLimits,
+    private readonly limits: OutboundOptions,
     private readonly onClosed: (conn: Connection) => void,
     private readonly hubCollapsed: () => void = () => {},
   ) {
     const internals = ws as unknown as WsInternals
     this.socket = internals._socket
     this.raw = !!this.socket && !ws.extensions.includes('permessage-deflate')
+    this.coalesce = !!this.socket && limits.coalesceWrites !== false
+    this.turnMaxBytes = Math.min(TURN_MAX_BYTES, limits.softLimitBytes)
     ws.once('close', () => this.dispose())
     releaseUpgradeContext(ws, this.socket)
   }
 
+  /** Bytes waiting to be taken by the kernel (this turn's corked frames on an empty socket excluded). */
   get bufferedAmount(): number {
-    return this.ws.bufferedAmount
+    const buffered = this.ws.bufferedAmount
+    return this.corkedEmpty ? buffered - this.socket!.writableLength : buffered
   }
 
   /** Writes a prepared frame on a lane; returns false when it was not written now. */
   send(frame: PreparedFrame, lane: Lane, collapseKey = ''): boolean {
     if (this.closed || this.ws.readyState !== 1) return false
-    const buffered = this.ws.bufferedAmount
+    const buffered = this.bufferedAmount
     if (lane === 'droppable') {
       if (buffered > this.limits.softLimitBytes || this.pending) {
         this.collapse(collapseKey, frame)
@@ -113,12 +146,24 @@ export class Connection<M = unknown> {
   }
 
   terminate(): void {
+    // Frames written earlier in this turn go out first, as they would have without corking.
+    this.flushTurn()
     this.closed = true
     this.ws.terminate()
     this.dispose()
   }
 
+  /** Uncorks the socket (end of turn, or early when the turn's frames reach the bounds). */
+  flushTurn(): void {
+    if (!this.corked) return
+    this.corked = false
+    this.corkedEmpty = false
+    this.turnFrames = 0
+    this.socket!.uncork()
+  }
+
   private write(frame: PreparedFrame): void {
+    if (this.coalesce) this.corkForTurn()
     const sender = (this.ws as unknown as WsInternals)._sender
     // The raw path is only safe when ws has nothing of its own queued (it queues only while
     // compressing or reading a Blob); otherwise frames could interleave.
@@ -126,6 +171,25 @@ export class Connection<M = unknown> {
     else this.ws.send(frame.text)
     this.counters.messagesOut++
     this.counters.bytesOut += frame.bytes.length
+    if (this.corkedEmpty && (++this.turnFrames >= TURN_MAX_FRAMES || this.socket!.writableLength >= this.turnMaxBytes)) {
+      // Hand what the turn has so far to the kernel; the rest of the turn corks again and the
+      // backlog check sees whatever the kernel did not take.
+      const socket = this.socket!
+      socket.uncork()
+      socket.cork()
+      this.corkedEmpty = socket.writableLength === 0
+      this.turnFrames = 0
+    }
+  }
+
+  private corkForTurn(): void {
+    if (this.corked) return
+    const socket = this.socket!
+    if (socket.destroyed) return
+    socket.cork()
+    this.corked = true
+    this.corkedEmpty = socket.writableLength === 0
+    flushAtEndOfTurn(this)
   }
 
   private collapse(key: string, frame: PreparedFrame): void {
@@ -147,7 +211,7 @@ export class Connection<M = unknown> {
       this.waitingForDrain = true
       this.socket.once('drain', () => this.flushPending())
       // The socket may already be below its high-water mark (no 'drain' will come).
-      if (this.socket.writableLength === 0) setImmediate(() => this.flushPending())
+      if (!this.socket.writableNeedDrain) setImmediate(() => this.flushPending())
     }
   }
 
@@ -155,7 +219,7 @@ export class Connection<M = unknown> {
     this.waitingForDrain = false
     const pending = this.pending
     if (!pending || this.closed) return
-    if (this.ws.bufferedAmount > this.limits.softLimitBytes) {
+    if (this.bufferedAmount > this.limits.softLimitBytes) {
       this.waitingForDrain = true
       this.socket!.once('drain', () => this.flushPending())
       return

@@ -12,7 +12,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Broker, Publication } from './broker.js'
 import { MemoryBroker } from './broker.js'
 import { CLOSE, type CloseCode } from './close-codes.js'
-import { Connection, type BacklogLimits } from './connection.js'
+import { Connection, type BacklogLimits, type OutboundOptions } from './connection.js'
 import { prepareFrame, type PreparedFrame } from './frame.js'
 import type { SubscribeOptions, Subscription, ThrottleState } from './subscription.js'
 
@@ -24,7 +24,7 @@ export interface Codec {
 export interface HubOptions {
   broker?: Broker
   log: FastifyBaseLogger
-  limits: BacklogLimits
+  limits: OutboundOptions
   /** Ping every this many ms; a peer that has not answered the previous ping is terminated. */
   pingIntervalMs: number
 }

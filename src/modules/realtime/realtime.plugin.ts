@@ -41,7 +41,7 @@ export default fp(
     const hub = new Hub({
       ...(broker ? { broker } : {}),
       log: app.log.child({ module: 'hub' }),
-      limits: { softLimitBytes: cfg.WS_BACKLOG_SOFT, hardLimitBytes: cfg.WS_BACKLOG_HARD },
+      limits: { softLimitBytes: cfg.WS_BACKLOG_SOFT, hardLimitBytes: cfg.WS_BACKLOG_HARD, coalesceWrites: cfg.WS_COALESCE_WRITES },
       pingIntervalMs: cfg.WS_PING_INTERVAL * 1000,
     })
     app.decorate('hub', hub)
