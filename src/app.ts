@@ -78,14 +78,14 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(
     async (client) => {
       client.addHook('onRequest', app.requireClient)
-      await client.register(accountRoutes)
+      await client.register(accountRoutes, { users })
       await client.register(apiKeysRoutes, { prefix: '/account/api-keys', keyType: KEY_TYPE_CLIENT, tag: 'client: account' })
     },
     { prefix: '/api/client' },
   )
   await app.register(
     async (application) => {
-      application.addHook('onRequest', app.requireApplication)
+      application.addHook('onRequest', app.requireAdministrator)
       await application.register(usersRoutes, { users })
     },
     { prefix: '/api/application' },

@@ -39,7 +39,8 @@ export function plainListSchema<T extends TObject>(object: string, attributes: T
 
 /** OpenAPI security requirements of the two API families. */
 export const CLIENT_SECURITY: Array<Record<string, string[]>> = [{ bearer: [] }, { session: [] }]
-export const APPLICATION_SECURITY: Array<Record<string, string[]>> = [{ bearer: [] }]
+/** Application keys, or an administrator's browser session (the dashboard's admin pages). */
+export const APPLICATION_SECURITY: Array<Record<string, string[]>> = [{ bearer: [] }, { session: [] }]
 
 export const ErrorSchema = Type.Object({
   errors: Type.Array(

@@ -1,6 +1,7 @@
 /** Schemas of the caller's own account and API keys (Client API). */
 import Type from 'typebox'
 import type { ApiKeyView } from '../auth/api-keys.service.js'
+import { Password } from '../users/users.schemas.js'
 
 export const AccountAttributes = Type.Object({
   id: Type.Integer(),
@@ -9,6 +10,26 @@ export const AccountAttributes = Type.Object({
   username: Type.Union([Type.String(), Type.Null()]),
   email: Type.String(),
 })
+
+export const ChangePasswordBody = Type.Object(
+  {
+    current_password: Type.String({ minLength: 1, maxLength: 512, description: 'The password in use now' }),
+    password: Password,
+    password_confirmation: Type.Optional(Type.String({ maxLength: 512, description: 'Must equal `password` when given' })),
+  },
+  { additionalProperties: false },
+)
+
+export const SessionAttributes = Type.Object({
+  id: Type.Integer(),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  user_agent: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String({ format: 'date-time' }),
+  expires_at: Type.String({ format: 'date-time' }),
+  current: Type.Boolean({ description: 'The session making this request' }),
+})
+
+export const SessionParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) })
 
 export const ApiKeyAttributes = Type.Object({
   identifier: Type.String(),

@@ -147,9 +147,10 @@ export default fp(
     }
     app.decorate('requireApplication', requireApplication)
 
-    // Application keys are minted by an administrator; without a session path, an administrator
-    // created through the API could never get a first application key (Pterodactyl mints them
-    // from its session-authenticated admin panel). Session writes are CSRF-checked on resolve.
+    // The Application API takes an application key or an administrator's browser session, as
+    // Pterodactyl's admin panel does: without the session path the dashboard could not manage
+    // servers and users, and an administrator created through the API could never get a first
+    // application key. Session writes are CSRF-checked on resolve.
     app.decorate('requireAdministrator', async function requireAdministrator(request: FastifyRequest) {
       const p = request.principal
       if (!p) return refuseAnonymous(request)

@@ -104,6 +104,25 @@ export function createSessionService(deps: SessionServiceDeps) {
       events.emit('user.logout', { user, at: new Date() })
     },
 
+    /** The user's unexpired sessions, newest first (for "where am I signed in"). */
+    async list(userId: number) {
+      return prisma.session.findMany({
+        where: { userId, expiresAt: { gt: new Date() } },
+        orderBy: { createdAt: 'desc' },
+        select: { id: true, ip: true, userAgent: true, createdAt: true, expiresAt: true },
+      })
+    },
+
+    /** Ends one of the user's own sessions; false when it is not theirs or already gone. */
+    async revoke(userId: number, sessionId: number): Promise<boolean> {
+      const row = await prisma.session.findFirst({ where: { id: sessionId, userId }, include: { user: true } })
+      if (!row) return false
+      await prisma.session.delete({ where: { id: row.id } })
+      const user = { id: row.user.id, uuid: row.user.uuid, email: row.user.email }
+      events.emit('session.ended', { user, sessionId: row.id, at: new Date() })
+      return true
+    },
+
     async isActive(sessionId: number): Promise<boolean> {
       const row = await prisma.session.findUnique({ where: { id: sessionId }, select: { expiresAt: true } })
       return !!row && row.expiresAt.getTime() > Date.now()

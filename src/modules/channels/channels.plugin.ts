@@ -135,7 +135,7 @@ export default fp(
     )
     await app.register(
       async (application) => {
-        application.addHook('onRequest', app.requireApplication)
+        application.addHook('onRequest', app.requireAdministrator)
         await application.register(applicationDevicesRoutes, { prefix: '/devices', devices })
       },
       { prefix: '/api/application' },

@@ -61,7 +61,7 @@ export default fp(
     )
     await app.register(
       async (application) => {
-        application.addHook('onRequest', app.requireApplication)
+        application.addHook('onRequest', app.requireAdministrator)
         await application.register(serversApplicationRoutes, { service: svc })
       },
       { prefix: '/api/application' },

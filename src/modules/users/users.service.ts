@@ -5,7 +5,7 @@
 import type { Prisma } from '../../db/database.js'
 import type { DomainEvents } from '../../lib/domain-events.js'
 import { Conflict, FieldError, NotFound } from '../../lib/errors.js'
-import { generatePassword, hashPassword } from '../auth/password.js'
+import { generatePassword, hashPassword, verifyPassword } from '../auth/password.js'
 
 type UserRow = {
   id: number
@@ -74,11 +74,15 @@ export function createUsersService(deps: { prisma: Prisma; events: DomainEvents 
     throw err
   }
 
-  /** A new password ends every browser session of the user (and the sockets opened from them). */
-  async function endSessions(user: UserRow) {
-    const sessions = await prisma.session.findMany({ where: { userId: user.id }, select: { id: true } })
+  /**
+   * A new password ends every browser session of the user (and the sockets opened from them),
+   * except `keepSessionId`: the session the user changed their own password from.
+   */
+  async function endSessions(user: UserRow, keepSessionId?: number) {
+    const where = { userId: user.id, ...(keepSessionId !== undefined ? { id: { not: keepSessionId } } : {}) }
+    const sessions = await prisma.session.findMany({ where, select: { id: true } })
     if (sessions.length === 0) return
-    await prisma.session.deleteMany({ where: { userId: user.id } })
+    await prisma.session.deleteMany({ where: { id: { in: sessions.map((s) => s.id) } } })
     for (const { id } of sessions) events.emit('session.ended', { user: userRef(user), sessionId: id, at: new Date() })
   }
 
@@ -142,6 +146,21 @@ export function createUsersService(deps: { prisma: Prisma; events: DomainEvents 
       } catch (err) {
         rethrowUnique(err)
       }
+    },
+
+    /**
+     * A user's own password change: the current password must match (a stolen session alone
+     * cannot take the account over); every other session ends, the one in use stays.
+     */
+    async changeOwnPassword(userId: number, input: { current: string; next: string; keepSessionId?: number | undefined }) {
+      const user = await prisma.user.findUnique({ where: { id: userId } })
+      if (!user) throw new NotFound()
+      if (!(await verifyPassword(input.current, user.passwordHash))) {
+        throw new FieldError('current_password', 'The current password is not correct.', 'current_password')
+      }
+      const updated = await prisma.user.update({ where: { id: user.id }, data: { passwordHash: await hashPassword(input.next) } })
+      events.emit('user.updated', { user: userRef(updated), at: updated.updatedAt })
+      await endSessions(updated, input.keepSessionId)
     },
 
     async remove(ref: string, actingUserId: number) {
