@@ -188,13 +188,14 @@ t.test('users CRUD through the Application API', async (t) => {
     const appKey2 = mint.json().meta.api_key as string
     t.match(appKey2, /^wha_/)
     t.equal((await app.inject({ url: '/api/application/users', headers: bearer(appKey2) })).statusCode, 200, "second admin's application key works")
-    const sessionOnUsers = await app.inject({ url: '/api/application/users', cookies: session.cookies })
-    expectError(t, sessionOnUsers, 403, 'a session is not an application key on the users API')
+    // The dashboard's admin pages use the administrator's session on the Application API.
+    t.equal((await app.inject({ url: '/api/application/users', cookies: session.cookies })).statusCode, 200, "an administrator's session on the users API")
 
     const admin2 = (await app.inject({ url: '/api/application/users?filter[email]=admin2', headers: auth })).json<UserList>().data[0]!.attributes
     await app.inject({ method: 'PATCH', url: `/api/application/users/${admin2.id}`, headers: auth, payload: { root_admin: false } })
     const demoted = expectError(t, await app.inject({ url: '/api/application/users', headers: bearer(appKey2) }), 403, "demoted admin's application key")
     t.match(demoted.errors[0]!.detail, /administrator/)
+    expectError(t, await app.inject({ url: '/api/application/users', cookies: session.cookies }), 403, "demoted admin's session on the users API")
 
     const bobSession = await login(app, 'bob@example.test', 'a sufficiently long password')
     const bobMint = await app.inject({
