@@ -6,6 +6,10 @@
  * dashboard is picked up on the next load. The dashboard routes itself with the URL hash, so
  * only `/` serves the page.
  *
+ * Compression: the build writes brotli and gzip siblings (`.br`, `.gz`) of every text file;
+ * they are sent as they are to clients that accept them (`Vary: Accept-Encoding`), so nothing is
+ * compressed per request.
+ *
  * If web/dist is missing (install scripts skipped), the server still starts: it logs a warning
  * and `/` explains how to build the dashboard, instead of crashing.
  */
@@ -62,8 +66,12 @@ export default fp<DashboardOptions>(
       // Unknown paths fall through to the app's JSON 404 (the wildcard calls callNotFound).
       wildcard: true,
       schemaHide: true,
-      setHeaders(res, path) {
+      preCompressed: true,
+      setHeaders(res, sentPath) {
+        // With a compressed sibling sent, the path is that of the `.br`/`.gz` file.
+        const path = sentPath.replace(/\.(br|gz)$/, '')
         const hashed = /[\\/]assets[\\/][^\\/]+-[A-Z0-9]{8}\.[a-z0-9.]+$/i.test(path)
+        if (/\.(js|css|html|svg)$/.test(path)) res.setHeader('vary', 'accept-encoding')
         res.setHeader('cache-control', hashed ? IMMUTABLE : NO_CACHE)
         res.setHeader('x-content-type-options', 'nosniff')
         if (path.endsWith('.html')) {
