@@ -89,7 +89,7 @@ export const ConfigSchema = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', description: 'pino log level' },
   ),
-  LOG_PRETTY: Type.Optional(Type.Boolean({ description: 'Human-readable logs. Default: when stdout is a terminal' })),
+  LOG_PRETTY: Type.Optional(Type.Boolean({ description: 'Human-readable logs (needs the pino-pretty development dependency). Default: when stdout is a terminal' })),
   SHUTDOWN_TIMEOUT: Int(10, 1, 600, 'Seconds to finish in-flight work on SIGTERM before exiting'),
 })
 

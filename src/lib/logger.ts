@@ -1,8 +1,11 @@
 /**
  * pino options: JSON with the request id on every request line; authorization headers, cookies,
  * passwords, tokens and keys redacted; URLs logged without their query string (tokens and keys
- * must never reach a log through a URL). Pretty output only when asked or on a terminal.
+ * must never reach a log through a URL). Pretty output only when asked or on a terminal, and only
+ * where pino-pretty is installed: it is a development dependency, so a production install logs
+ * JSON even on a terminal.
  */
+import { createRequire } from 'node:module'
 import type { FastifyServerOptions, FastifyRequest } from 'fastify'
 import type { Config } from '../config/config.schema.js'
 
@@ -26,8 +29,17 @@ export function sanitizeUrl(url: string): string {
   return q === -1 ? url : `${url.slice(0, q)}?[redacted]`
 }
 
+function prettyInstalled(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('pino-pretty')
+    return true
+  } catch {
+    return false
+  }
+}
+
 export function loggerOptions(cfg: Pick<Config, 'LOG_LEVEL' | 'LOG_PRETTY'>): FastifyServerOptions['logger'] {
-  const pretty = cfg.LOG_PRETTY ?? process.stdout.isTTY === true
+  const pretty = (cfg.LOG_PRETTY ?? process.stdout.isTTY === true) && prettyInstalled()
   return {
     level: cfg.LOG_LEVEL,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },

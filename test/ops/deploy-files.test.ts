@@ -103,17 +103,39 @@ t.test('Dockerfile', async (t) => {
     t.ok(froms.length >= 2, `${froms.length} FROM instructions`)
   })
 
-  t.test('generates the Prisma client in a build stage and copies it into the final stage', async (t) => {
+  t.test('builds (Prisma client, dashboard, tsc) in a build stage and copies the output into the final stage', async (t) => {
     const runs = of(buildStages, 'RUN').map((i) => i.getArgumentsContent() ?? '')
+    t.ok(runs.some((r) => /scripts\/build\.mjs|npm run build/.test(r)), 'a build-stage RUN runs the build (which generates the Prisma client)')
+    const build = instructions.find((i) => i.getKeyword() === 'RUN' && /scripts\/build\.mjs|npm run build/.test(i.getArgumentsContent() ?? ''))
+    const stage = froms.filter((f) => f.getRange().start.line < (build?.getRange().start.line ?? 0)).at(-1)?.getBuildStage()
     t.ok(
-      runs.some((r) => /prisma-generate\.mjs|prisma generate/.test(r)),
-      'a build-stage RUN runs prisma generate',
+      of(finalStage, 'COPY').some((c) => stage && fromStage(c) === stage && args(c).includes('/app/dist')),
+      'the final stage copies dist/ (the generated client compiled in) from the build stage',
     )
-    const stage = froms[0]?.getBuildStage()
-    t.ok(
-      of(finalStage, 'COPY').some((c) => stage && fromStage(c) === stage && args(c).some((a) => a.includes('src/generated'))),
-      'the final stage copies src/generated from the build stage',
-    )
+  })
+
+  t.test('runs on a maintained Node LTS (24)', async (t) => {
+    const image = /ARG NODE_IMAGE=(\S+)/.exec(text)?.[1] ?? ''
+    t.match(image, /^node:24[.-]/, `NODE_IMAGE ${image}`)
+    for (const from of froms) t.equal(from.getImageName(), '${NODE_IMAGE}', 'every stage uses NODE_IMAGE')
+  })
+
+  t.test('the runtime stage has the compiled output and production dependencies only', async (t) => {
+    t.same(of(finalStage, 'RUN').map((i) => i.getArgumentsContent() ?? '').filter((r) => /\bnpm\b|\bnpx\b|tsc|esbuild|prisma/.test(r)), [], 'no install or build step in the runtime stage')
+    const copied = of(finalStage, 'COPY').map((c) => ({ from: fromStage(c), sources: args(c).slice(0, -1) }))
+    const stageOf = (name: string) => froms.find((f) => f.getBuildStage() === name)
+    const modules = copied.find((c) => c.sources.some((s) => s.includes('node_modules')))
+    t.ok(modules?.from, 'node_modules comes from a build stage')
+    const depsStage = stageOf(modules?.from ?? '')
+    const depsRuns = instructions
+      .filter((i) => depsStage && i.getKeyword() === 'RUN' && i.getRange().start.line > depsStage.getRange().start.line)
+      .filter((i) => i.getRange().start.line < (froms[froms.indexOf(depsStage!) + 1]?.getRange().start.line ?? Infinity))
+      .map((i) => i.getArgumentsContent() ?? '')
+    t.ok(depsRuns.some((r) => /npm ci\b.*--omit=dev.*--omit=optional|npm ci\b.*--omit=optional.*--omit=dev/.test(r)), 'that stage installs without dev and optional (Prisma CLI) packages')
+    const sources = copied.flatMap((c) => c.sources)
+    t.ok(sources.includes('/app/dist'), 'the compiled server')
+    t.ok(sources.includes('/app/web/dist'), 'the dashboard built at build time')
+    t.notOk(sources.some((s) => /(^|\/)src$|tsconfig|scripts/.test(s)), 'no TypeScript sources or build scripts')
   })
 
   t.test('runs as a non-root user', async (t) => {
@@ -134,7 +156,7 @@ t.test('Dockerfile', async (t) => {
     t.ok(cmd, 'final stage has CMD')
     t.ok(cmd?.getOpeningBracket(), 'exec (JSON) form, so node is PID 1 and receives SIGTERM')
     const argv = cmd?.getJSONStrings().map((s) => s.getJSONValue()) ?? []
-    t.same(argv, ['node', '--import', 'tsx', 'src/server.ts'])
+    t.same(argv, ['node', 'dist/server.js'], 'the compiled server, not TypeScript through a loader')
     t.same(args(of(finalStage, 'STOPSIGNAL').at(-1)), ['SIGTERM'])
   })
 

@@ -1,5 +1,5 @@
 /**
- * `npm run db:migrate`: applies pending migrations from prisma/migrations, like
+ * `npm run db:migrate` (`node dist/migrate.js` in the image): applies pending migrations from prisma/migrations, like
  * `prisma migrate deploy` (which cannot run here: it needs a native engine download).
  *
  * Target: DATABASE_URL (PostgreSQL) when set, otherwise the embedded PGlite database in
@@ -14,8 +14,8 @@ import { parse as parseDotenv } from 'dotenv'
 import { PGlite } from '@electric-sql/pglite'
 import { PrismaPg } from '@prisma/adapter-pg'
 import { PrismaPGlite } from 'pglite-prisma-adapter'
-import { applyMigrations, type MigrationLogger } from '../src/db/migrator.js'
-import { lockDataDir } from '../src/db/data-dir-lock.js'
+import { applyMigrations, type MigrationLogger } from './db/migrator.js'
+import { lockDataDir } from './db/data-dir-lock.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 

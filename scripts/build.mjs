@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+/**
+ * `npm run build`: everything production runs, made from the sources.
+ *   1. the Prisma client, generated into src/generated/prisma (scripts/prisma-generate.mjs);
+ *   2. the web dashboard, bundled into web/dist (scripts/build-web.mjs);
+ *   3. the server, compiled by tsc into dist/ (tsconfig.build.json; dist/ mirrors src/, so paths
+ *      a module resolves from its own location, such as ../../../prisma, hold in both), plus the
+ *      non-TypeScript files that live next to the code (the demo game server);
+ *   4. a stamp, dist/.build-stamp, recording when the build finished.
+ *
+ *   node scripts/build.mjs               build
+ *   node scripts/build.mjs --if-needed   build only when dist/ is missing or a source is newer
+ *                                        than the stamp (`npm start` runs this first, so
+ *                                        `npm ci && npm start` works on a fresh clone)
+ *   node scripts/build.mjs --assets      steps 1 and 2 only (postinstall: tests and typecheck run
+ *                                        from the sources but need the client and the dashboard);
+ *                                        skipped with a note when the build tools are not installed
+ */
+import { spawnSync } from 'node:child_process'
+import { cp, mkdir, readdir, stat, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { dirname, join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+const DIST = join(ROOT, 'dist')
+const STAMP = join(DIST, '.build-stamp')
+/** What the build reads: a change to any of these makes --if-needed rebuild. */
+const SOURCES = ['src', 'prisma', 'web/src', 'web/index.html', 'packages/client/src', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json']
+const SKIP = new Set([join(ROOT, 'src', 'generated')])
+/** Files next to the code that tsc does not emit but the server loads at run time. */
+const ASSET = /\.(mjs|cjs|json)$/
+
+const args = new Set(process.argv.slice(2))
+
+function run(what, argv) {
+  const started = Date.now()
+  const res = spawnSync(process.execPath, argv, { cwd: ROOT, stdio: 'inherit' })
+  if (res.status !== 0) {
+    process.stderr.write(`build: ${what} failed\n`)
+    process.exit(res.status ?? 1)
+  }
+  return Date.now() - started
+}
+
+async function newest(path) {
+  if (SKIP.has(path)) return 0
+  let s
+  try {
+    s = await stat(path)
+  } catch {
+    return 0
+  }
+  if (!s.isDirectory()) return s.mtimeMs
+  let max = s.mtimeMs
+  for (const entry of await readdir(path)) max = Math.max(max, await newest(join(path, entry)))
+  return max
+}
+
+async function upToDate() {
+  let built
+  try {
+    built = (await stat(STAMP)).mtimeMs
+  } catch {
+    return false
+  }
+  for (const source of SOURCES) if ((await newest(join(ROOT, source))) > built) return false
+  return true
+}
+
+async function copyAssets(from, to) {
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const src = join(from, entry.name)
+    if (SKIP.has(src)) continue
+    if (entry.isDirectory()) await copyAssets(src, join(to, entry.name))
+    else if (ASSET.test(entry.name)) {
+      await mkdir(to, { recursive: true })
+      await cp(src, join(to, entry.name))
+    }
+  }
+}
+
+function installed(pkg) {
+  try {
+    createRequire(join(ROOT, 'package.json')).resolve(`${pkg}/package.json`)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function main() {
+  if (args.has('--assets')) {
+    const missing = ['prisma', 'esbuild'].filter((p) => !installed(p))
+    if (missing.length > 0) {
+      process.stdout.write(`build: ${missing.join(', ')} not installed (production install); skipping the generated client and the dashboard\n`)
+      return
+    }
+    run('prisma generate', ['scripts/prisma-generate.mjs'])
+    run('the dashboard', ['scripts/build-web.mjs'])
+    return
+  }
+  if (args.has('--if-needed') && (await upToDate())) return
+
+  const started = Date.now()
+  run('prisma generate', ['scripts/prisma-generate.mjs'])
+  run('the dashboard', ['scripts/build-web.mjs'])
+  const tsc = createRequire(join(ROOT, 'package.json')).resolve('typescript/bin/tsc')
+  const ms = run('tsc', [tsc, '-p', 'tsconfig.build.json'])
+  await copyAssets(join(ROOT, 'src'), DIST)
+  await writeFile(STAMP, `${new Date().toISOString()}\n`)
+  process.stdout.write(`build: server compiled into ${relative(ROOT, DIST)}/ (tsc ${ms} ms); done in ${Date.now() - started} ms\n`)
+}
+
+main().catch((err) => {
+  process.stderr.write(`build failed: ${err?.stack ?? err}\n`)
+  process.exit(1)
+})
