@@ -28,6 +28,8 @@ import realtimePlugin from './modules/realtime/realtime.plugin.js'
 import metricsPlugin from './modules/system/metrics.plugin.js'
 import clusterPlugin from './modules/cluster/cluster.plugin.js'
 import serversModule from './modules/servers/servers.plugin.js'
+import devicesModule from './modules/devices/devices.plugin.js'
+import alertsModule from './modules/alerts/alerts.plugin.js'
 import channelsModule from './modules/channels/channels.plugin.js'
 import userEventsModule from './modules/user-events/user-events.plugin.js'
 import dashboardModule from './modules/dashboard/dashboard.plugin.js'
@@ -105,6 +107,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   // Domain modules: each registers its own routes, sockets and services.
   await app.register(serversModule)
+  await app.register(devicesModule)
+  await app.register(alertsModule)
   await app.register(channelsModule)
   await app.register(userEventsModule)
   await app.register(dashboardModule)

@@ -8,7 +8,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Prisma } from '../../db/database.js'
 import { FieldError, NotFound } from '../../lib/errors.js'
-import type { MetricSample } from '../channels/channels.topics.js'
+import type { MetricSample } from '../devices/devices.messages.js'
 import type { DeviceInfo } from '../devices/device-directory.js'
 import type { AlertsService } from './alerts.service.js'
 import {

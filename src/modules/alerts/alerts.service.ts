@@ -6,7 +6,8 @@
 import type { Prisma } from '../../db/database.js'
 import { Conflict, NotFound } from '../../lib/errors.js'
 import type { Hub } from '../realtime/hub.js'
-import { CODEC, deviceTopics, type AlertPayload } from '../channels/channels.topics.js'
+import { deviceTopics } from '../devices/devices.topics.js'
+import { ALERT_CODEC, type AlertPayload } from './alerts.messages.js'
 
 export const ALERT_STATUSES = ['open', 'acknowledged', 'resolved'] as const
 
@@ -105,7 +106,7 @@ export function createAlertsService(deps: { prisma: Prisma; hub: Hub }) {
         alert_type: row.alertType,
         metadata: input.metadata,
       }
-      hub.publish({ topics: deviceTopics('alerts', row.deviceId, input.ownerId), codec: CODEC.alert, payload, lane: 'reliable' })
+      hub.publish({ topics: deviceTopics('alerts', row.deviceId, input.ownerId), codec: ALERT_CODEC, payload, lane: 'reliable' })
       return row
     },
 

@@ -1,35 +1,20 @@
 /**
- * The IoT module: devices and telemetry ingestion, alert rules and alerts, device and system
- * status, and the channel sockets that stream them in the seed's format. Services are factories
- * wired here; route plugins receive them as options. Decorates `app.iot` (used by tests and the
- * bench).
+ * The channel sockets that stream the IoT modules' messages (telemetry, device status, alerts,
+ * system status) in the seed's format, and the credential endpoint for them. The publishing
+ * modules (devices, alerts, system) own their topics and message shapes; this module only
+ * subscribes sockets to them. Decorates `app.iot`, one view of the IoT services (used by tests
+ * and the bench).
  */
 import fp from 'fastify-plugin'
 import { CLOSE } from '../realtime/close-codes.js'
-import { registerChannelCodecs } from './channels.codecs.js'
 import { ChannelRegistry } from './channels.registry.js'
 import { channelCredentialsRoutes, channelSocketRoutes } from './channels.routes.js'
 import type { ChannelDeps } from './channel-socket.js'
-import { createDeviceDirectory, type DeviceDirectory } from '../devices/device-directory.js'
-import { createDeviceStatusService, type DeviceStatusService } from '../devices/device-status.service.js'
-import { createDevicesService, type DevicesService } from '../devices/devices.service.js'
-import { applicationDevicesRoutes, clientDevicesRoutes } from '../devices/devices.routes.js'
-import { TelemetryWriter } from '../devices/telemetry.writer.js'
-import { createIngestService, type IngestService } from '../devices/telemetry.ingest.js'
-import { historyRoutes, ingestRoutes } from '../devices/telemetry.routes.js'
-import { createAlertsService, type AlertsService } from '../alerts/alerts.service.js'
-import { createAlertRulesService, type AlertRulesService } from '../alerts/alert-rules.service.js'
-import { alertRulesRoutes, alertsRoutes } from '../alerts/alerts.routes.js'
+import type { DevicesModule } from '../devices/devices.plugin.js'
+import type { AlertsModule } from '../alerts/alerts.plugin.js'
 import { SystemStatusSampler, createSystemStatusPublisher, type SystemStatusPublisher } from '../system/system-status.js'
 
-export interface Iot {
-  directory: DeviceDirectory
-  status: DeviceStatusService
-  devices: DevicesService
-  writer: TelemetryWriter
-  ingest: IngestService
-  alerts: AlertsService
-  rules: AlertRulesService
+export interface Iot extends Omit<DevicesModule, 'telemetryEvents'>, AlertsModule {
   system: SystemStatusPublisher
   registry: ChannelRegistry
 }
@@ -44,16 +29,8 @@ export default fp(
   async function channelsModule(app) {
     const cfg = app.config
     const log = app.log.child({ module: 'channels' })
-    registerChannelCodecs(app.hub)
-
-    const directory = createDeviceDirectory({ prisma: app.prisma })
-    const status = createDeviceStatusService({ prisma: app.prisma, db: app.db, hub: app.hub, log, offlineAfterSec: cfg.DEVICE_OFFLINE_AFTER })
-    const devices = createDevicesService({ prisma: app.prisma, directory, status })
-    // Two statements in flight keep the pool busy while the next group forms.
-    const writer = new TelemetryWriter(app.db, Math.max(1, Math.min(4, cfg.DATABASE_POOL_SIZE - 1)))
-    const alerts = createAlertsService({ prisma: app.prisma, hub: app.hub })
-    const rules = createAlertRulesService({ prisma: app.prisma, alerts, log })
-    const ingest = createIngestService({ hub: app.hub, writer, status, rules })
+    const { directory, status, devices, writer, ingest } = app.devices
+    const { alerts, rules } = app.alerts
     const sampler = new SystemStatusSampler(cfg.DATA_DIR, () => app.hub.connections.size)
     const system = createSystemStatusPublisher({ hub: app.hub, sampler, log })
     const registry = new ChannelRegistry({
@@ -121,37 +98,18 @@ export default fp(
     app.events.on('session.ended', ({ sessionId }) => registry.revokeCred(`s:${sessionId}`, 'The session behind this socket ended.'))
     app.events.on('user.deleted', ({ user }) => registry.revokeUser(user.id, 'The account behind this socket was deleted.'))
 
-    await app.register(ingestRoutes, { directory, ingest })
     await app.register(
       async (client) => {
         client.addHook('onRequest', app.requireClient)
         await client.register(channelCredentialsRoutes)
-        await client.register(clientDevicesRoutes, { prefix: '/devices', devices })
-        await client.register(historyRoutes, { prefix: '/devices', devices })
-        await client.register(alertRulesRoutes, { prefix: '/devices', devices, rules })
-        await client.register(alertsRoutes, { prefix: '/alerts', alerts })
       },
       { prefix: '/api/client' },
     )
-    await app.register(
-      async (application) => {
-        application.addHook('onRequest', app.requireAdministrator)
-        await application.register(applicationDevicesRoutes, { prefix: '/devices', devices })
-      },
-      { prefix: '/api/application' },
-    )
     await app.register(channelSocketRoutes, { deps })
 
-    app.addHook('onReady', async () => {
-      await status.start()
-    })
     app.addHook('preClose', async () => {
       system.stop()
     })
-    app.addHook('onClose', async () => {
-      await writer.drained()
-      await status.stop()
-    })
   },
-  { name: 'channels', dependencies: ['auth', 'realtime', 'cluster'] },
+  { name: 'channels', dependencies: ['auth', 'realtime', 'cluster', 'devices', 'alerts'] },
 )

@@ -8,7 +8,8 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Database, Prisma } from '../../db/database.js'
 import type { Hub } from '../realtime/hub.js'
-import { CODEC, deviceTopics, type DeviceStatusPayload } from '../channels/channels.topics.js'
+import { DEVICE_STATUS_CODEC, type DeviceStatusPayload } from './devices.messages.js'
+import { deviceTopics } from './devices.topics.js'
 import type { DeviceInfo } from './device-directory.js'
 import { StatusTracker, type DeviceStatus, type ManualStatus, type Transition } from './device-status.js'
 
@@ -73,7 +74,7 @@ export function createDeviceStatusService(deps: DeviceStatusDeps) {
       reason: t.reason,
       metadata,
     }
-    hub.publish({ topics: deviceTopics('devices', t.deviceId, t.ownerId), codec: CODEC.deviceStatus, payload, lane: 'reliable' })
+    hub.publish({ topics: deviceTopics('devices', t.deviceId, t.ownerId), codec: DEVICE_STATUS_CODEC, payload, lane: 'reliable' })
   }
 
   /** Queues a transition behind the device's previous ones; resolves once published. */

@@ -1,13 +1,15 @@
 /**
  * The ingestion path: validated readings → column rows → group-committed INSERT → (after the
  * commit) device liveness, one `telemetry_update` per reading published to the device, owner and
- * admin topics in a single hub publication, and alert rule evaluation. The HTTP reply is sent
- * after all of this, so a subscriber has the update no later than the device has its receipt,
- * and an alert raised by the readings is stored before the receipt too.
+ * admin topics in a single hub publication, and the "telemetry stored" event (alert rules
+ * listen). The HTTP reply is sent after all of this, so a subscriber has the update no later
+ * than the device has its receipt, and an alert raised by the readings is stored before the
+ * receipt too.
  */
 import type { Hub } from '../realtime/hub.js'
-import { CODEC, deviceTopics, type MetricSample, type TelemetryPayload } from '../channels/channels.topics.js'
-import type { AlertRulesService } from '../alerts/alert-rules.service.js'
+import { TELEMETRY_CODEC, type MetricSample, type TelemetryPayload } from './devices.messages.js'
+import { deviceTopics } from './devices.topics.js'
+import type { TelemetryEvents } from './telemetry.events.js'
 import type { DeviceInfo } from './device-directory.js'
 import type { DeviceStatusService } from './device-status.service.js'
 import type { IngestBody } from './devices.schemas.js'
@@ -24,8 +26,8 @@ function isoOf(ts: string | undefined, fallback: string): string {
   return new Date(ts).toISOString()
 }
 
-export function createIngestService(deps: { hub: Hub; writer: TelemetryWriter; status: DeviceStatusService; rules: AlertRulesService }) {
-  const { hub, writer, status, rules } = deps
+export function createIngestService(deps: { hub: Hub; writer: TelemetryWriter; status: DeviceStatusService; events: TelemetryEvents }) {
+  const { hub, writer, status, events } = deps
 
   return {
     async ingest(device: DeviceInfo, body: IngestBody): Promise<IngestResult> {
@@ -56,9 +58,9 @@ export function createIngestService(deps: { hub: Hub; writer: TelemetryWriter; s
       const topics = deviceTopics('telemetry', device.id, device.ownerId)
       for (const telemetry of samples) {
         const payload: TelemetryPayload = { device_id: device.id, telemetry }
-        hub.publish({ topics, codec: CODEC.telemetry, payload, lane: 'droppable', collapseKey: `t:${device.id}` })
+        hub.publish({ topics, codec: TELEMETRY_CODEC, payload, lane: 'droppable', collapseKey: `t:${device.id}` })
       }
-      await rules.evaluate(device, samples, now)
+      await events.stored({ device, readings: samples, at: now })
       return { readings: list.length, stored: rows.deviceIds.length }
     },
   }

@@ -1,12 +1,15 @@
 /**
  * The AsyncAPI 3 document describing every socket: the Pterodactyl-compatible console, the IoT
  * channels and the user events. Inbound channel messages reuse the schemas the server validates
- * with; outbound shapes follow the seeds. Served at /docs/asyncapi.json and validated in the
- * test suite with the AsyncAPI parser.
+ * with; outbound channel messages are the schemas their publishing modules define. Served at
+ * /docs/asyncapi.json and validated in the test suite with the AsyncAPI parser.
  */
 import { EVENT_TYPE, EVENT_TYPE_TABLE } from '../user-events/user-events.types.js'
 import { ERROR_CODES, INBOUND_SCHEMAS } from '../channels/channels.protocol.js'
 import { CLOSE } from '../realtime/close-codes.js'
+import { DeviceStatusUpdateMessage, TelemetryUpdateMessage } from '../devices/devices.messages.js'
+import { AlertMessage } from '../alerts/alerts.messages.js'
+import { SystemStatusMessage } from './system-status.codec.js'
 
 type Json = Record<string, unknown>
 
@@ -49,7 +52,6 @@ export function buildAsyncApi(publicUrl: string): Json {
     throttled: consoleEvent('throttled', oneString('the throttled event name'), 'An inbound event exceeded its rate limit'),
   }
 
-  const metricReading = obj({ value: num(), unit: { type: ['string', 'null'] }, timestamp: str('ISO 8601') })
   const channelMessages: Record<string, Json> = {
     auth: { name: 'auth', payload: plain(INBOUND_SCHEMAS.auth) },
     ping: { name: 'ping', payload: plain(INBOUND_SCHEMAS.ping) },
@@ -62,33 +64,10 @@ export function buildAsyncApi(publicUrl: string): Json {
     unsubscribed: { name: 'unsubscribed', payload: obj({ type: { const: 'unsubscribed' }, channel: str() }, ['type', 'channel']) },
     error: { name: 'error', payload: obj({ type: { const: 'error' }, code: { enum: Object.keys(ERROR_CODES) }, message: str() }) },
     pong: { name: 'pong', payload: obj({ type: { const: 'pong' }, timestamp: { description: "the client's timestamp, echoed" }, server_time: str() }, ['type']) },
-    telemetryUpdate: {
-      name: 'telemetry_update',
-      payload: obj({ type: { const: 'telemetry_update' }, channel: { const: 'telemetry' }, device_id: int(), telemetry: { type: 'object', additionalProperties: metricReading } }),
-    },
-    alert: {
-      name: 'alert',
-      payload: obj({
-        type: { const: 'alert' },
-        channel: { const: 'alerts' },
-        alert_id: int(),
-        device_id: int(),
-        severity: { enum: ['info', 'warning', 'critical'] },
-        alert_type: str(),
-        title: str(),
-        message: str(),
-        timestamp: str(),
-        metadata: obj({ threshold_value: num(), actual_value: num() }),
-      }),
-    },
-    deviceStatusUpdate: {
-      name: 'device_status_update',
-      payload: obj({ type: { const: 'device_status_update' }, channel: { const: 'devices' }, device_id: int(), old_status: str(), new_status: str(), timestamp: str(), reason: { type: ['string', 'null'] }, metadata: { type: 'object' } }),
-    },
-    systemStatusUpdate: {
-      name: 'system_status_update',
-      payload: obj({ type: { const: 'system_status_update' }, channel: { const: 'system' }, metrics: obj({ cpu_usage: num(), memory_usage: num(), disk_usage: num(), active_connections: int() }, []), timestamp: str() }),
-    },
+    telemetryUpdate: { name: 'telemetry_update', payload: plain(TelemetryUpdateMessage) },
+    alert: { name: 'alert', payload: plain(AlertMessage) },
+    deviceStatusUpdate: { name: 'device_status_update', payload: plain(DeviceStatusUpdateMessage) },
+    systemStatusUpdate: { name: 'system_status_update', payload: plain(SystemStatusMessage) },
   }
 
   const userEvent = (n: number): Json => ({ type: 'integer', const: n })

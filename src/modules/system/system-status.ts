@@ -9,7 +9,7 @@ import { cpus, freemem, totalmem } from 'node:os'
 import { statfs } from 'node:fs/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Hub } from '../realtime/hub.js'
-import { CODEC, systemTopic, type SystemStatusPayload } from '../channels/channels.topics.js'
+import { SYSTEM_CODEC, systemStatusCodec, systemTopic, type SystemStatusPayload } from './system-status.codec.js'
 
 const round1 = (n: number) => Math.round(n * 10) / 10
 
@@ -75,6 +75,7 @@ export class SystemStatusSampler {
 
 export function createSystemStatusPublisher(deps: { hub: Hub; sampler: SystemStatusSampler; log: FastifyBaseLogger }) {
   const { hub, sampler, log } = deps
+  hub.registerCodec(SYSTEM_CODEC, systemStatusCodec)
   const timers = new Map<number, NodeJS.Timeout>()
 
   async function tick(periodMs: number): Promise<void> {
@@ -87,7 +88,7 @@ export function createSystemStatusPublisher(deps: { hub: Hub; sampler: SystemSta
     }
     try {
       const payload = await sampler.sample()
-      hub.publish({ topics: [topic], codec: CODEC.system, payload, lane: 'droppable', collapseKey: 'system' })
+      hub.publish({ topics: [topic], codec: SYSTEM_CODEC, payload, lane: 'droppable', collapseKey: 'system' })
     } catch (err) {
       log.warn({ err }, 'system status sample failed')
     }

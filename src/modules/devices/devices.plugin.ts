@@ -1,0 +1,73 @@
+/**
+ * The devices module: devices (CRUD, keys, status), telemetry ingestion with its group-commit
+ * writer, and history. Services are factories wired here; route plugins receive them as options.
+ * Decorates `app.devices`; other modules react to stored telemetry through `telemetryEvents`.
+ */
+import fp from 'fastify-plugin'
+import { createDeviceDirectory, type DeviceDirectory } from './device-directory.js'
+import { createDeviceStatusService, type DeviceStatusService } from './device-status.service.js'
+import { createDevicesService, type DevicesService } from './devices.service.js'
+import { applicationDevicesRoutes, clientDevicesRoutes } from './devices.routes.js'
+import { registerDeviceCodecs } from './devices.messages.js'
+import { TelemetryWriter } from './telemetry.writer.js'
+import { TelemetryEvents } from './telemetry.events.js'
+import { createIngestService, type IngestService } from './telemetry.ingest.js'
+import { historyRoutes, ingestRoutes } from './telemetry.routes.js'
+
+export interface DevicesModule {
+  directory: DeviceDirectory
+  status: DeviceStatusService
+  devices: DevicesService
+  writer: TelemetryWriter
+  ingest: IngestService
+  telemetryEvents: TelemetryEvents
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    devices: DevicesModule
+  }
+}
+
+export default fp(
+  async function devicesModule(app) {
+    const cfg = app.config
+    const log = app.log.child({ module: 'devices' })
+    registerDeviceCodecs(app.hub)
+
+    const directory = createDeviceDirectory({ prisma: app.prisma })
+    const status = createDeviceStatusService({ prisma: app.prisma, db: app.db, hub: app.hub, log, offlineAfterSec: cfg.DEVICE_OFFLINE_AFTER })
+    const devices = createDevicesService({ prisma: app.prisma, directory, status })
+    // Two statements in flight keep the pool busy while the next group forms.
+    const writer = new TelemetryWriter(app.db, Math.max(1, Math.min(4, cfg.DATABASE_POOL_SIZE - 1)))
+    const telemetryEvents = new TelemetryEvents(log)
+    const ingest = createIngestService({ hub: app.hub, writer, status, events: telemetryEvents })
+    app.decorate('devices', { directory, status, devices, writer, ingest, telemetryEvents })
+
+    await app.register(ingestRoutes, { directory, ingest })
+    await app.register(
+      async (client) => {
+        client.addHook('onRequest', app.requireClient)
+        await client.register(clientDevicesRoutes, { prefix: '/devices', devices })
+        await client.register(historyRoutes, { prefix: '/devices', devices })
+      },
+      { prefix: '/api/client' },
+    )
+    await app.register(
+      async (application) => {
+        application.addHook('onRequest', app.requireAdministrator)
+        await application.register(applicationDevicesRoutes, { prefix: '/devices', devices })
+      },
+      { prefix: '/api/application' },
+    )
+
+    app.addHook('onReady', async () => {
+      await status.start()
+    })
+    app.addHook('onClose', async () => {
+      await writer.drained()
+      await status.stop()
+    })
+  },
+  { name: 'devices', dependencies: ['database', 'auth', 'realtime'] },
+)

@@ -1,0 +1,47 @@
+// The outbound channel messages each publisher defines (TypeBox) describe what its codec really
+// sends, and the AsyncAPI document carries exactly those schemas: a codec or document that drifts
+// from the schema fails here.
+import t, { type Test } from 'tap'
+import { Compile } from 'typebox/compile'
+import type { TSchema } from 'typebox'
+import { DeviceStatusUpdateMessage, TelemetryUpdateMessage, deviceStatusCodec, telemetryCodec } from '../../src/modules/devices/devices.messages.js'
+import { AlertMessage, alertCodec } from '../../src/modules/alerts/alerts.messages.js'
+import { SystemStatusMessage, systemStatusCodec } from '../../src/modules/system/system-status.codec.js'
+import { buildAsyncApi } from '../../src/modules/system/asyncapi.js'
+import type { Codec } from '../../src/modules/realtime/hub.js'
+
+function frameOf(codec: Codec, payload: unknown, variant = ''): unknown {
+  const text = codec.encode(payload, variant)
+  if (text === null) throw new Error('codec produced no frame')
+  return JSON.parse(text)
+}
+
+function conforms(tt: Test, schema: TSchema, frame: unknown, name: string) {
+  const check = Compile(schema)
+  tt.ok(check.Check(frame), `${name} frame matches its schema`, { errors: [...check.Errors(frame)].slice(0, 3) })
+}
+
+t.test('each codec sends what its message schema says', async (tt) => {
+  const ts = '2026-01-01T00:00:00.000Z'
+  conforms(tt, TelemetryUpdateMessage, frameOf(telemetryCodec, { device_id: 1, telemetry: { t: { value: 1.5, unit: 'C', timestamp: ts }, h: { value: 2, unit: null, timestamp: ts } } }), 'telemetry_update')
+  conforms(tt, TelemetryUpdateMessage, frameOf(telemetryCodec, { device_id: 1, telemetry: { t: { value: 1.5, unit: 'C', timestamp: ts } } }, 't'), 'telemetry_update (subset)')
+  conforms(tt, DeviceStatusUpdateMessage, frameOf(deviceStatusCodec, { device_id: 1, old_status: 'offline', new_status: 'online', timestamp: ts, reason: null, metadata: { last_seen: ts } }), 'device_status_update')
+  conforms(
+    tt,
+    AlertMessage,
+    frameOf(alertCodec, { alert_id: 3, device_id: 1, severity: 'critical', title: 'x', message: 'y', timestamp: ts, alert_type: 'threshold', metadata: { threshold_value: 1, actual_value: 2, metric: 't' } }),
+    'alert',
+  )
+  conforms(tt, SystemStatusMessage, frameOf(systemStatusCodec, { metrics: { cpu_usage: 1, memory_usage: 2, disk_usage: 3, active_connections: 4 }, timestamp: ts }), 'system_status_update')
+})
+
+t.test('the AsyncAPI document carries the publishers\' schemas', async (tt) => {
+  const doc = buildAsyncApi('http://127.0.0.1:8080') as { channels: { channels: { messages: Record<string, { name: string; payload: unknown }> } } }
+  const plain = (s: unknown) => JSON.parse(JSON.stringify(s)) as unknown
+  const messages = Object.values(doc.channels.channels.messages)
+  const find = (name: string) => messages.find((m) => m.name === name)?.payload
+  tt.same(find('telemetry_update'), plain(TelemetryUpdateMessage))
+  tt.same(find('alert'), plain(AlertMessage))
+  tt.same(find('device_status_update'), plain(DeviceStatusUpdateMessage))
+  tt.same(find('system_status_update'), plain(SystemStatusMessage))
+})
