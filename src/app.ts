@@ -11,6 +11,7 @@ import { validatorCompiler } from './plugins/infra/validation.js'
 import configPlugin from './plugins/infra/config.js'
 import databasePlugin from './plugins/infra/database.js'
 import errorHandlerPlugin from './plugins/infra/error-handler.js'
+import jsonBodyPlugin from './plugins/infra/json-body.js'
 import cookiePlugin from './plugins/external/cookie.js'
 import jwtPlugin from './plugins/external/jwt.js'
 import rateLimitPlugin from './plugins/external/rate-limit.js'
@@ -45,7 +46,14 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const app = Fastify({
     logger: opts.logger ?? loggerOptions(config),
     bodyLimit: config.BODY_LIMIT,
-    trustProxy: config.TRUST_PROXY,
+    trustProxy: config.trustProxy,
+    // Node checks these timers only every connectionsCheckingInterval (30 s by default): a
+    // quarter of the request timeout keeps a slow client's cut-off close to the configured one.
+    requestTimeout: config.HTTP_REQUEST_TIMEOUT * 1000,
+    http: {
+      headersTimeout: Math.min(config.HTTP_HEADERS_TIMEOUT, config.HTTP_REQUEST_TIMEOUT) * 1000,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, config.HTTP_REQUEST_TIMEOUT * 250)),
+    },
     genReqId: () => randomUUID(),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // A first embedded start runs initdb and every migration inside the database plugin, which
@@ -63,6 +71,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   await app.register(configPlugin, { config })
   await app.register(errorHandlerPlugin)
+  await app.register(jsonBodyPlugin)
   await app.register(swaggerPlugin)
   await app.register(cookiePlugin)
   await app.register(jwtPlugin)

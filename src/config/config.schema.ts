@@ -6,6 +6,9 @@
 import Type, { type Static } from 'typebox'
 import { DEFAULT_REDIS_PREFIX } from '../modules/cluster/cluster.types.js'
 
+/** false, true, a hop count, or a list of IP addresses / CIDR ranges (checked in config.ts). */
+const TRUST_PROXY_PATTERN = '^(true|false|[0-9]{1,2}|[0-9A-Fa-f:.]+(/[0-9]{1,3})?(\\s*,\\s*[0-9A-Fa-f:.]+(/[0-9]{1,3})?)*)$'
+
 const Bool = (def: boolean, description: string) => Type.Boolean({ default: def, description })
 const Int = (def: number, min: number, max: number, description: string) =>
   Type.Integer({ default: def, minimum: min, maximum: max, description })
@@ -17,8 +20,15 @@ export const ConfigSchema = Type.Object({
   PUBLIC_URL: Type.Optional(
     Type.String({ pattern: '^https?://[^\\s/]+(/.*)?$', description: 'External base URL; decides ws:// or wss:// in socket addresses. Default http://HOST:PORT' }),
   ),
-  TRUST_PROXY: Bool(false, 'Trust X-Forwarded-* headers (behind a reverse proxy)'),
+  TRUST_PROXY: Type.String({
+    default: 'false',
+    pattern: TRUST_PROXY_PATTERN,
+    description:
+      "Which X-Forwarded-* hops to believe: false; a hop count (1 = the proxy in front); or comma-separated proxy addresses/CIDRs (e.g. 10.0.0.2,172.30.0.0/24). true trusts any sender and lets clients choose their IP",
+  }),
   BODY_LIMIT: Int(1_048_576, 1024, 104_857_600, 'Largest accepted HTTP body in bytes'),
+  HTTP_REQUEST_TIMEOUT: Int(30, 1, 3600, 'Seconds a client may take to send a whole request (headers and body) before it is answered 408 and disconnected'),
+  HTTP_HEADERS_TIMEOUT: Int(10, 1, 3600, 'Seconds a client may take to send the request headers (capped at HTTP_REQUEST_TIMEOUT)'),
   // --- storage
   DATA_DIR: Type.String({ default: './data', minLength: 1, description: 'Folder for the embedded database, secrets and server files' }),
   DATABASE_URL: Type.Optional(
@@ -96,6 +106,8 @@ export const ConfigSchema = Type.Object({
 export type Config = Static<typeof ConfigSchema> & {
   /** Resolved external base URL without a trailing slash. */
   publicUrl: string
+  /** TRUST_PROXY as Fastify's `trustProxy` takes it. */
+  trustProxy: boolean | string[] | ((addr: string, hop: number) => boolean)
   /** True when DATABASE_URL is unset and PGlite in DATA_DIR is used. */
   embedded: boolean
 }

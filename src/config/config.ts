@@ -8,6 +8,7 @@ import { resolve } from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
 import { Value } from 'typebox/value'
 import { patternProblems } from '../modules/user-events/domain-patterns.js'
+import { parseAllowList } from '../lib/ip-allow-list.js'
 import { ConfigSchema, type Config } from './config.schema.js'
 
 export class ConfigError extends Error {
@@ -167,6 +168,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   if (cfg.DATABASE_URL && !cfg.SOCKET_TOKEN_SECRET) {
     problems.push('SOCKET_TOKEN_SECRET: required when DATABASE_URL is set (at least 32 characters)')
   }
+  cfg.trustProxy = parseTrustProxy(cfg.TRUST_PROXY, problems)
   if (problems.length > 0) throw new ConfigError(problems)
 
   const host = cfg.HOST.includes(':') ? `[${cfg.HOST}]` : cfg.HOST
@@ -174,6 +176,26 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   cfg.embedded = !cfg.DATABASE_URL
   cfg.DATA_DIR = resolve(cwd, cfg.DATA_DIR)
   return cfg
+}
+
+/**
+ * TRUST_PROXY as Fastify's `trustProxy`: a hop count or a list of trusted proxy addresses makes
+ * the client address the rightmost X-Forwarded-For entry not added by a trusted hop, so a
+ * client cannot choose its own address by sending the header itself.
+ */
+function parseTrustProxy(value: string, problems: string[]): Config['trustProxy'] {
+  if (value === 'false') return false
+  if (value === 'true') return true
+  if (/^\d+$/.test(value)) {
+    // A hop count trusts whoever is that many hops in, so it is only safe when nothing reaches
+    // wirehub except through the proxies (Fastify refuses a bare number for that reason).
+    const hops = Number(value)
+    return hops === 0 ? false : (_addr: string, hop: number) => hop < hops
+  }
+  const entries = value.split(',').map((e) => e.trim())
+  const { invalid } = parseAllowList(entries)
+  if (invalid.length > 0) problems.push(`TRUST_PROXY: not an IP address or CIDR range: ${invalid.join(', ')}`)
+  return entries
 }
 
 /** The public websocket base (`ws://` or `wss://`) derived from the public URL. */

@@ -224,3 +224,14 @@ t.test('.env.example documents every configuration variable', async (t) => {
     }
   }
 })
+
+t.test('deploy/compose.scale.yml: the instances trust X-Forwarded-For from nginx only', async (t) => {
+  type Service = { environment?: Record<string, unknown>; networks?: Record<string, { ipv4_address?: string }> | string[] }
+  const compose = parseYaml(read('deploy/compose.scale.yml')) as { services: Record<string, Service> }
+  const lb = compose.services.loadbalancer?.networks as Record<string, { ipv4_address?: string }> | undefined
+  const nginx = lb?.backend?.ipv4_address
+  t.ok(nginx, 'nginx has a fixed address')
+  for (const name of ['wirehub-1', 'wirehub-2']) {
+    t.equal(compose.services[name]?.environment?.TRUST_PROXY, nginx, `${name}: TRUST_PROXY is that address, not true`)
+  }
+})

@@ -77,21 +77,33 @@ export function createDeviceStatusService(deps: DeviceStatusDeps) {
     hub.publish({ topics: deviceTopics('devices', t.deviceId, t.ownerId), codec: DEVICE_STATUS_CODEC, payload, lane: 'reliable' })
   }
 
-  /** Queues a transition behind the device's previous ones; resolves once published. */
+  /**
+   * Queues a transition behind the device's previous ones. The returned promise settles once it
+   * is published, or rejects when it could not be recorded (then the device's state is reloaded
+   * from the database on next use, so memory does not claim a status that was never stored);
+   * the chain itself always goes on.
+   */
   function apply(t: Transition): Promise<void> {
     const prev = chains.get(t.deviceId) ?? Promise.resolve()
-    const next = prev
-      .then(() => persist(t))
-      .catch((err) => log.error({ err, deviceId: t.deviceId }, 'could not record a device status change'))
+    const run = prev.then(() => persist(t))
+    const next = run.catch((err) => {
+      tracker.forget(t.deviceId)
+      log.error({ err, deviceId: t.deviceId }, 'could not record a device status change')
+    })
     chains.set(t.deviceId, next)
     void next.then(() => {
       if (chains.get(t.deviceId) === next) chains.delete(t.deviceId)
     })
-    return next
+    return run
+  }
+
+  /** For transitions nobody waits on (readings, the sweep): failures are logged by `apply`. */
+  function applyInBackground(t: Transition): void {
+    apply(t).catch(() => {})
   }
 
   function sweep(): void {
-    for (const t of tracker.sweep(Date.now())) void apply(t)
+    for (const t of tracker.sweep(Date.now())) applyInBackground(t)
   }
 
   async function flushLastSeen(): Promise<void> {
@@ -130,7 +142,7 @@ export function createDeviceStatusService(deps: DeviceStatusDeps) {
     seen(info: DeviceInfo, now: number): void {
       ensure(info, now)
       const t = tracker.seen(info.id, now)
-      if (t) void apply(t)
+      if (t) applyInBackground(t)
     },
 
     current(info: DeviceInfo): { status: DeviceStatus; lastSeen: number | null } {
@@ -138,7 +150,7 @@ export function createDeviceStatusService(deps: DeviceStatusDeps) {
       return { status: tracker.status(info.id) ?? 'offline', lastSeen: tracker.lastSeen(info.id) }
     },
 
-    /** Owner sets maintenance/warning or clears it (null); resolves after it is published. */
+    /** Owner sets maintenance/warning or clears it (null); resolves after it is published, rejects if it was not recorded. */
     async setManual(info: DeviceInfo, status: ManualStatus | null, reason?: string): Promise<void> {
       const now = Date.now()
       ensure(info, now)

@@ -2,10 +2,12 @@
  * Request validation with two Ajv instances: query strings, params and headers are text, so they
  * are coerced ("5" → 5); JSON bodies are already typed, so they are validated as sent. Coercing
  * bodies would turn `null` into 0 and "23.5" into 23.5 — silent data changes, not validation.
+ * Every validator also applies the checks no schema expresses (lib/input-limits.ts) first.
  */
-import { Ajv, type Options } from 'ajv'
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { FastifySchema, FastifySchemaCompiler } from 'fastify'
+import { findInputProblem } from '../../lib/input-limits.js'
 
 const base: Options = { removeAdditional: false, useDefaults: true, allErrors: true, strict: false }
 
@@ -19,4 +21,26 @@ const forText = make('array')
 const forBody = make(false)
 
 export const validatorCompiler: FastifySchemaCompiler<FastifySchema> = ({ schema, httpPart }) =>
-  (httpPart === 'body' ? forBody : forText).compile(schema as object)
+  withInputLimits((httpPart === 'body' ? forBody : forText).compile(schema as object))
+
+/**
+ * Runs the NUL/depth checks before the schema's validator and reports a failure in Ajv's own
+ * error shape, so the one error handler names the field as it does for any schema error.
+ */
+function withInputLimits(validate: ValidateFunction): ValidateFunction {
+  const guarded = function (this: unknown, data: unknown, ctx?: unknown) {
+    const problem = findInputProblem(data)
+    if (problem) {
+      const error: ErrorObject = { instancePath: problem.path, schemaPath: '#', keyword: problem.rule, params: {}, message: problem.message }
+      guarded.errors = [error]
+      return false
+    }
+    // Ajv's second argument (the parent, for root coercion) is passed through untouched.
+    const ok = (validate as (this: unknown, d: unknown, c?: unknown) => boolean).call(this, data, ctx)
+    guarded.errors = validate.errors
+    return ok
+  } as ValidateFunction
+  // Fastify hands root-mutating validators their parent only when `schemaEnv` is present.
+  Object.assign(guarded, { schema: validate.schema, schemaEnv: validate.schemaEnv })
+  return guarded
+}
