@@ -8,12 +8,16 @@ import type { SessionResult } from './suites/fanout.js'
 import { ingestTable, type IngestResult } from './suites/ingest.js'
 import { credentialTable, type CredentialResult } from './suites/credential.js'
 import { clusterTable, type ClusterResult } from './suites/cluster.js'
+import { scenarioTable, type ScenarioSession } from './suites/scenarios.js'
+import { memoryTable, type MemorySession } from './suites/memory.js'
 
 interface Saved {
   sessions: SessionResult[]
   ingest: IngestResult | null
   credential: CredentialResult | null
   cluster?: ClusterResult | null
+  scenarios?: ScenarioSession[]
+  memory?: MemorySession[]
 }
 
 const files = process.argv.slice(2)
@@ -24,4 +28,6 @@ const ingest = runs.map((r) => r.ingest).filter((x): x is IngestResult => !!x).a
 const credential = runs.map((r) => r.credential).filter((x): x is CredentialResult => !!x).at(-1)
 const clusterRuns = runs.map((r) => r.cluster).filter((x): x is ClusterResult => !!x)
 const cluster = clusterRuns.length ? { ...clusterRuns[0]!, sessions: clusterRuns.flatMap((c) => c.sessions) } : null
-process.stdout.write(`${fanoutTable(summarizeFanout(sessions))}\n${ingest ? ingestTable(ingest) : ''}\n${credential ? credentialTable(credential) : ''}\n${cluster ? clusterTable(cluster) : ''}\n`)
+const scenarios = runs.flatMap((r) => r.scenarios ?? [])
+const memory = runs.flatMap((r) => r.memory ?? [])
+process.stdout.write(`${fanoutTable(summarizeFanout(sessions))}\n${scenarios.length ? scenarioTable(scenarios) : ''}\n${memory.length ? memoryTable(memory) : ''}\n${ingest ? ingestTable(ingest) : ''}\n${credential ? credentialTable(credential) : ''}\n${cluster ? clusterTable(cluster) : ''}\n`)

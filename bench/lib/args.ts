@@ -12,6 +12,15 @@ export interface BenchArgs {
   /** Cluster suite: instance counts (K=1 also runs without Redis) and the fixed delivery rate. */
   instances: number[]
   fixedRate: number | undefined
+  /** Batch scenario: sockets, readings per publication, deliveries/s. */
+  batchN: number
+  batchSize: number
+  batchRate: number
+  /** Wide scenario: sockets (each following every device), deliveries/s. */
+  wideN: number
+  wideRate: number
+  /** Memory suite: socket counts, opened in stages (RSS slope between the first and the last). */
+  memoryN: number[]
   /** Flags given on the command line (a suite may pick other defaults for the rest). */
   given: string[]
 }
@@ -30,13 +39,19 @@ export function parseArgs(argv: string[]): BenchArgs {
     ds: list('d', '10,1').map(Number),
     rounds: Number(flags.get('rounds') ?? (quick ? 1 : 3)),
     targets: list('targets', 'bare-ws,socketio,wirehub'),
-    suites: list('suites', 'fanout,slow-reader,ingest,credential'),
+    suites: list('suites', 'fanout,slow-reader,batch,wide,memory,ingest,credential'),
     workers: Number(flags.get('workers') ?? 2),
     quick,
     windowMs: Number(flags.get('window') ?? (quick ? 2000 : 3000)),
     out: flags.get('out'),
     instances: list('instances', '1,2,3').map(Number),
     fixedRate: flags.has('fixed-rate') ? Number(flags.get('fixed-rate')) : undefined,
+    batchN: Number(flags.get('batch-n') ?? 500),
+    batchSize: Number(flags.get('batch-size') ?? 100),
+    batchRate: Number(flags.get('batch-rate') ?? 50_000),
+    wideN: Number(flags.get('wide-n') ?? 50),
+    wideRate: Number(flags.get('wide-rate') ?? 20_000),
+    memoryN: list('memory-n', quick ? '500,2000' : '1000,10000').map(Number),
     given: [...flags.keys()],
   }
 }

@@ -4,8 +4,10 @@
  * CPU ticks and RSS, and small wait helpers (each one bounded in time).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 const children = new Set<ChildProcess>()
 let hooked = false
@@ -88,6 +90,43 @@ export async function collectGarbage(pid: number, settleMs = 500): Promise<void>
   await sleep(settleMs)
 }
 
+/** Write syscalls (write, writev, sendmsg …) a process has made so far: `syscw` of /proc/<pid>/io. */
+export function syscw(pid: number): number {
+  const m = /^syscw: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))
+  return m ? Number(m[1]) : NaN
+}
+
+/** Where a target (see watchParent) writes its memory figures after a forced GC. */
+const memFile = (pid: number) => join(tmpdir(), `wirehub-bench-mem-${pid}.json`)
+
+export interface MemorySnapshot {
+  /** V8 heap in use after two full GCs, bytes. */
+  heapUsed: number
+  /** Memory of Buffers and other objects outside the V8 heap, bytes. */
+  external: number
+  rss: number
+}
+
+/**
+ * Forces two full GCs in a target started with --expose-gc (SIGUSR2, handled by watchParent)
+ * and reads the heap it reports right after. Bench-only: nothing in wirehub answers it; the
+ * signal handler lives in the harness's preloaded watchdog.
+ */
+export async function memorySnapshot(pid: number, timeoutMs = 10_000): Promise<MemorySnapshot> {
+  const file = memFile(pid)
+  rmSync(file, { force: true })
+  process.kill(pid, 'SIGUSR2')
+  const deadline = Date.now() + timeoutMs
+  while (!existsSync(file)) {
+    if (Date.now() > deadline) throw new Error(`no memory report from ${pid} (started without --expose-gc?)`)
+    await sleep(50)
+  }
+  await sleep(20) // written in one call, but give a slow disk a moment
+  const snap = JSON.parse(readFileSync(file, 'utf8')) as MemorySnapshot
+  rmSync(file, { force: true })
+  return snap
+}
+
 /** Resident set size in bytes (VmRSS). */
 export function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
@@ -118,11 +157,20 @@ export async function waitPort(port: number, timeoutMs: number, proc?: ChildProc
 /**
  * Exits this process when the harness that started it is gone (set up in every child), and
  * runs a full GC on SIGUSR2 when started with --expose-gc, so RSS readings are not skewed by
- * garbage left from start-up or from the previous phase.
+ * garbage left from start-up or from the previous phase, and then reports the heap (see
+ * memorySnapshot).
  */
 export function watchParent(): void {
   const gc = (globalThis as { gc?: () => void }).gc
-  if (gc) process.on('SIGUSR2', () => gc())
+  if (gc) {
+    process.on('SIGUSR2', () => {
+      // Twice: the first collection can leave objects that only finalizers of it release.
+      gc()
+      gc()
+      const m = process.memoryUsage()
+      writeFileSync(memFile(process.pid), JSON.stringify({ heapUsed: m.heapUsed, external: m.external, rss: m.rss }))
+    })
+  }
   const ppid = Number(process.env.BENCH_PARENT_PID)
   if (!ppid) return
   setInterval(() => {

@@ -26,6 +26,9 @@ export const METRIC = 'lat'
 
 export type ClientKind = 'ws' | 'socketio'
 
+/** Which devices a client subscribes to: one (i mod D), or all of them. */
+export type Follow = 'one' | 'all'
+
 /** How a worker reaches a target. */
 export interface TargetConn {
   kind: ClientKind
@@ -38,7 +41,10 @@ export interface TargetConn {
 }
 
 export type WorkerCommand =
-  | { cmd: 'connect'; target: TargetConn; count: number; firstIndex: number; devices: number[]; localAddresses: string[]; concurrency: number }
+  /** `follow: 'all'`: every connection subscribes to every device (wide scenario); default: device i mod D. */
+  /** `waitForGo`: after fetching tokens, wait for `go` before connecting (the harness reads the server's CPU in between). */
+  | { cmd: 'connect'; target: TargetConn; count: number; firstIndex: number; devices: number[]; localAddresses: string[]; concurrency: number; follow?: Follow; waitForGo?: boolean }
+  | { cmd: 'go' }
   | { cmd: 'reset'; step: number }
   | { cmd: 'collect' }
   | { cmd: 'pause'; index: number }
@@ -66,7 +72,10 @@ export interface PublishJob {
   /** Publications per second (each goes to every subscriber of its device). */
   rate: number
   durationMs: number
-  /** Readings per request (wirehub batch ingestion); 1 for fan-out runs. */
+  /**
+   * Readings per publication: wirehub gets `{readings: [...]}` (one message per reading), the
+   * baselines `{device_id, values: [...], ts}` (they send one message per value); 1 for fan-out runs.
+   */
   batch: number
   maxInflight: number
 }

@@ -6,7 +6,7 @@
  */
 import { summarize } from './hist.js'
 import { median } from './report.js'
-import { cpuMs, sleep } from './proc.js'
+import { cpuMs, sleep, syscw } from './proc.js'
 import type { PublishResult } from './protocol.js'
 import type { LoadGen } from '../loadgen/controller.js'
 
@@ -30,6 +30,12 @@ export interface StepResult {
   maxMs: number
   /** Server CPU per delivery over the window (incl. ingestion for wirehub), µs. */
   cpuUsPerDelivery: number
+  /**
+   * The server's write syscalls (`syscw` of /proc/<pid>/io: write, writev, sendmsg …) over the
+   * window / deliveries: 1.0 when every frame is its own write; HTTP replies and database
+   * queries are counted too (a few per publication, spread over its deliveries).
+   */
+  syscwPerDelivery: number
   /** CPU of the server, the load generator workers (summed) and the publisher over the window, % of one core. */
   serverCpuPct: number
   clientCpuPct: number
@@ -44,6 +50,8 @@ export interface StepDriver {
   lg: LoadGen
   n: number
   d: number
+  /** Deliveries one publication makes (default N/D: each device has N/D subscribers, batch 1). */
+  perPublication?: number
   /** Server processes whose CPU is summed (one for a single target, K for a cluster). */
   serverPids: number[]
   /** Publishes at `pubRate` publications/s for `durationMs`, every publication tagged `step`. */
@@ -60,15 +68,17 @@ let stepSeq = 1
 
 export async function measureStep(drv: StepDriver, rate: number, windowMs: number, pausedDevice: number | null = null, onTick?: () => void, minPubs = MIN_PUBS): Promise<StepResult> {
   const { lg, n, d } = drv
-  const subsPerDevice = n / d
-  const pubRate = rate / subsPerDevice
+  const perPublication = drv.perPublication ?? n / d
+  const pubRate = rate / perPublication
   const durationMs = Math.min(20_000, Math.max(windowMs, Math.ceil((minPubs / pubRate) * 1000)))
   const planned = Math.ceil((durationMs * pubRate) / 1000)
   const step = stepSeq++
   await lg.reset(step)
   await drv.onStart?.()
   const sumCpu = (pids: number[]) => pids.reduce((a, p) => a + cpuMs(p), 0)
+  const sumSyscw = (pids: number[]) => pids.reduce((a, p) => a + syscw(p), 0)
   const cpu0 = sumCpu(drv.serverPids)
+  const sys0 = sumSyscw(drv.serverPids)
   const wcpu0 = sumCpu(lg.workerPids)
   const pcpu0 = cpuMs(lg.publisherPid)
   const t0 = performance.now()
@@ -76,7 +86,7 @@ export async function measureStep(drv: StepDriver, rate: number, windowMs: numbe
   const pub = await drv.publish(step, pubRate, durationMs)
   // Publications to the paused client's device are not expected to reach it.
   const pausedPubs = pausedDevice === null ? 0 : Math.ceil(pub.ok / d)
-  const expected = pub.ok * subsPerDevice - pausedPubs
+  const expected = pub.ok * perPublication - pausedPubs
   let c = await lg.collect()
   const drainUntil = performance.now() + 2000
   while (c.received < expected && performance.now() < drainUntil) {
@@ -85,6 +95,7 @@ export async function measureStep(drv: StepDriver, rate: number, windowMs: numbe
   }
   if (sampler) clearInterval(sampler)
   const cpu = sumCpu(drv.serverPids) - cpu0
+  const writes = sumSyscw(drv.serverPids) - sys0
   const elapsed = performance.now() - t0
   await drv.onEnd?.()
   const pct = (ms: number) => Math.round((ms / elapsed) * 100)
@@ -117,6 +128,7 @@ export async function measureStep(drv: StepDriver, rate: number, windowMs: numbe
     p99Ms: s.p99Ms,
     maxMs: s.maxMs,
     cpuUsPerDelivery: c.received > 0 ? Math.round(((cpu * 1000) / c.received) * 100) / 100 : 0,
+    syscwPerDelivery: c.received > 0 ? Math.round((writes / c.received) * 1000) / 1000 : 0,
     serverCpuPct: pct(cpu),
     clientCpuPct,
     publisherCpuPct,
@@ -127,7 +139,7 @@ export async function measureStep(drv: StepDriver, rate: number, windowMs: numbe
 }
 
 export const fmtStep = (s: StepResult) =>
-  `${Math.round(s.rate)}/s ${s.pass ? 'ok ' : 'FAIL'} recv ${s.received}/${s.expected} p50 ${s.p50Ms} p99 ${s.p99Ms} ms cpu ${s.cpuUsPerDelivery} µs/del [cpu% srv ${s.serverCpuPct} cli ${s.clientCpuPct} pub ${s.publisherCpuPct}]${s.why ? ` (${s.why})` : ''}`
+  `${Math.round(s.rate)}/s ${s.pass ? 'ok ' : 'FAIL'} recv ${s.received}/${s.expected} p50 ${s.p50Ms} p99 ${s.p99Ms} ms cpu ${s.cpuUsPerDelivery} µs/del ${s.syscwPerDelivery} writes/del [cpu% srv ${s.serverCpuPct} cli ${s.clientCpuPct} pub ${s.publisherCpuPct}]${s.why ? ` (${s.why})` : ''}`
 
 export interface RampOptions {
   /** First rate of the ramp (deliveries/s) and the multiplier between steps. */

@@ -24,6 +24,8 @@ export interface FanoutSummary {
   cpuUsPerDelivery: number
   /** CPU per delivery at the highest clean ramp step (fixed costs such as keepalive amortised). */
   cpuUsAtMax: number
+  /** Server write syscalls per delivery at half the max rate (NaN in runs saved before it was measured). */
+  syscwPerDelivery: number
   connectPerSec: number
   slowRssGrowthMb: number
   slowP99Ratio: number
@@ -47,6 +49,7 @@ export function summarizeFanout(sessions: SessionResult[]): FanoutSummary[] {
     rssPerConnKb: median(g.map((s) => s.rssPerConnKb)),
     cpuUsPerDelivery: median(g.map((s) => s.half?.cpuUsPerDelivery ?? NaN)),
     cpuUsAtMax: median(g.map((s) => s.steps.filter((x) => x.pass && x.rate === s.maxRate).at(-1)?.cpuUsPerDelivery ?? NaN)),
+    syscwPerDelivery: median(g.map((s) => s.half?.syscwPerDelivery ?? NaN)),
     connectPerSec: median(g.map((s) => s.connectPerSec)),
     slowRssGrowthMb: median(g.map((s) => s.slow?.rssGrowthMb ?? NaN)),
     slowP99Ratio: median(g.map((s) => s.slow?.p99Ratio ?? NaN)),
@@ -64,11 +67,11 @@ export function fanoutTable(rows: FanoutSummary[]): string {
     const group = rows.filter((r) => r.n === n && r.d === d)
     const base = group.find((r) => r.target === 'bare-ws')
     out.push(`\n**N = ${num(n!)}, D = ${d}** (medians of ${group[0]!.rounds} round(s); ratio to bare-ws in parentheses)\n`)
-    out.push('| target | max zero-loss deliveries/s (p99 < 100 ms) | p50 @ half | p99 @ half | p99 @ 20k/s | RSS / idle conn | CPU / delivery @ half | CPU / delivery @ max | new auth sockets/s |')
-    out.push('|---|---|---|---|---|---|---|---|---|')
+    out.push('| target | max zero-loss deliveries/s (p99 < 100 ms) | p50 @ half | p99 @ half | p99 @ 20k/s | RSS / idle conn | CPU / delivery @ half | CPU / delivery @ max | write syscalls / delivery @ half | new auth sockets/s |')
+    out.push('|---|---|---|---|---|---|---|---|---|---|')
     for (const r of group) {
       out.push(
-        `| ${r.target} | ${num(r.maxRate)}${ratio(r.maxRate, base?.maxRate)} | ${num(r.halfP50Ms, 1)} ms${ratio(r.halfP50Ms, base?.halfP50Ms)} | ${num(r.halfP99Ms, 1)} ms${ratio(r.halfP99Ms, base?.halfP99Ms)} | ${num(r.p99At20kMs, 1)} ms${ratio(r.p99At20kMs, base?.p99At20kMs)} | ${num(r.rssPerConnKb, 1)} KB${ratio(r.rssPerConnKb, base?.rssPerConnKb)} | ${num(r.cpuUsPerDelivery, 1)} µs${ratio(r.cpuUsPerDelivery, base?.cpuUsPerDelivery)} | ${num(r.cpuUsAtMax, 1)} µs${ratio(r.cpuUsAtMax, base?.cpuUsAtMax)} | ${num(r.connectPerSec)}${ratio(r.connectPerSec, base?.connectPerSec)} |`,
+        `| ${r.target} | ${num(r.maxRate)}${ratio(r.maxRate, base?.maxRate)} | ${num(r.halfP50Ms, 1)} ms${ratio(r.halfP50Ms, base?.halfP50Ms)} | ${num(r.halfP99Ms, 1)} ms${ratio(r.halfP99Ms, base?.halfP99Ms)} | ${num(r.p99At20kMs, 1)} ms${ratio(r.p99At20kMs, base?.p99At20kMs)} | ${num(r.rssPerConnKb, 1)} KB${ratio(r.rssPerConnKb, base?.rssPerConnKb)} | ${num(r.cpuUsPerDelivery, 1)} µs${ratio(r.cpuUsPerDelivery, base?.cpuUsPerDelivery)} | ${num(r.cpuUsAtMax, 1)} µs${ratio(r.cpuUsAtMax, base?.cpuUsAtMax)} | ${num(r.syscwPerDelivery, 3)}${ratio(r.syscwPerDelivery, base?.syscwPerDelivery)} | ${num(r.connectPerSec)}${ratio(r.connectPerSec, base?.connectPerSec)} |`,
       )
     }
     const slow = group.filter((r) => Number.isFinite(r.slowP99Ratio))

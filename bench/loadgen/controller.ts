@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { mergeHists, type Histogram } from '../lib/hist.js'
 import { forkTs, stop } from '../lib/proc.js'
-import type { PublishJob, PublishResult, TargetConn, WorkerCommand, WorkerEvent } from '../lib/protocol.js'
+import type { Follow, PublishJob, PublishResult, TargetConn, WorkerCommand, WorkerEvent } from '../lib/protocol.js'
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url))
 const PUBLISHER = fileURLToPath(new URL('./publisher.ts', import.meta.url))
@@ -85,18 +85,32 @@ export class LoadGen {
    * Opens `n` connections spread over the workers; connection i subscribes to devices[i % D].
    * `offset` numbers them from there (the cluster suite opens N sockets as K calls, one per
    * instance, so together they are numbered 0…N−1 and every device gets N/D subscribers).
+   * `follow: 'all'` subscribes every connection to every device instead (N subscribers each).
    */
-  async connect(target: TargetConn, n: number, devices: number[], concurrency = 100, offset = 0): Promise<ConnectReport> {
+  async connect(
+    target: TargetConn,
+    n: number,
+    devices: number[],
+    concurrency = 100,
+    offset = 0,
+    follow: Follow = 'one',
+    /** Called once every worker has its tokens and before any connects (they wait for it). */
+    onTokens?: () => void,
+  ): Promise<ConnectReport> {
     const per = Math.ceil(n / this.workers.length)
     this.counts = this.workers.map((_, w) => Math.max(0, Math.min(per, n - w * per)))
     const timeout = 60_000 + n * 20
     const tokenWaits = this.workers.map((w) => w.next<Ev<'tokens'>>('tokens', timeout))
     const connWaits = this.workers.map((w) => w.next<Ev<'connected'>>('connected', timeout * 2))
     this.workers.forEach((w, i) => {
-      const cmd: WorkerCommand = { cmd: 'connect', target, count: this.counts[i]!, firstIndex: offset + i * per, devices, localAddresses: LOCAL_ADDRESSES, concurrency }
+      const cmd: WorkerCommand = { cmd: 'connect', target, count: this.counts[i]!, firstIndex: offset + i * per, devices, localAddresses: LOCAL_ADDRESSES, concurrency, follow, waitForGo: !!onTokens }
       w.proc.send(cmd)
     })
     const tokens = await Promise.all(tokenWaits)
+    if (onTokens) {
+      onTokens()
+      for (const w of this.workers) w.proc.send({ cmd: 'go' } satisfies WorkerCommand)
+    }
     const conns = await Promise.all(connWaits)
     return {
       ok: conns.reduce((a, c) => a + c.ok, 0),

@@ -1,7 +1,7 @@
 /**
  * Publisher process: sends publications at a target rate (evenly spaced, over keep-alive undici
  * pools) for a bounded duration, each stamped with its send time (see lib/protocol.ts).
- * Baselines get `POST /publish {device_id, value, ts}`; wirehub gets its real ingestion path,
+ * Baselines get `POST /publish {device_id, value, ts}` (or `values` for a batch); wirehub gets its real ingestion path,
  * `POST /api/devices/:id/telemetry` with the device key (the readings are persisted).
  * At most `maxInflight` requests are outstanding: a target that cannot keep up shows as a
  * shortfall in `ok` rather than an ever-growing client queue.
@@ -31,6 +31,15 @@ export function wirehubBody(step: number, batch: number): string {
   return JSON.stringify({ readings })
 }
 
+/** The baselines' `POST /publish` body: one value, or `values` for a batch. */
+function baselineBody(deviceId: number, step: number, batch: number): string {
+  const ts = new Date().toISOString()
+  if (batch === 1) return JSON.stringify({ device_id: deviceId, value: stamp(step), ts })
+  const values = []
+  for (let i = 0; i < batch; i++) values.push(stamp(step))
+  return JSON.stringify({ device_id: deviceId, values, ts })
+}
+
 async function run(job: PublishJob): Promise<PublishResult> {
   const url = new URL(job.url)
   const pool = poolFor(url.origin)
@@ -43,7 +52,7 @@ async function run(job: PublishJob): Promise<PublishResult> {
     inflight++
     const req =
       job.mode === 'baseline'
-        ? { path: '/publish', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ device_id: dev.id, value: stamp(job.step), ts: new Date().toISOString() }) }
+        ? { path: '/publish', headers: { 'content-type': 'application/json' }, body: baselineBody(dev.id, job.step, job.batch) }
         : { path: `/api/devices/${dev.id}/telemetry`, headers: { 'content-type': 'application/json', authorization: `Bearer ${dev.key}` }, body: wirehubBody(job.step, job.batch) }
     pool
       .request({ method: 'POST', ...req })

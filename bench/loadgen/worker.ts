@@ -17,6 +17,8 @@ watchParent()
 
 interface Client {
   device: number
+  /** Every device it subscribes to (one, or all of them in the wide scenario). */
+  follows: number | number[]
   paused: boolean
   /** Set by closeAll: this socket's close is ours, not a server-side close to report. */
   closing?: boolean
@@ -35,6 +37,8 @@ let pausedReceived = 0
 let hist = newHist()
 
 const send = (e: WorkerEvent) => process.send!(e)
+/** Set while connectAll waits for the harness's `go`. */
+let go: (() => void) | null = null
 
 function record(c: Client, v: number): void {
   if (c.paused) {
@@ -105,7 +109,7 @@ function openWs(target: TargetConn, c: Client, token: string, localAddress: stri
       if (phase === 'auth' && msg.type === 'auth_response') {
         if (!msg.success) return fail(new Error(`auth refused: ${msg.error ?? msg.message ?? ''}`))
         phase = 'subscribe'
-        ws.send(JSON.stringify({ type: 'subscribe', channel: 'telemetry', device_id: c.device }))
+        ws.send(JSON.stringify({ type: 'subscribe', channel: 'telemetry', device_id: c.follows }))
       } else if (phase === 'subscribe' && msg.type === 'subscribed') {
         phase = 'ready'
         clearTimeout(timer)
@@ -142,7 +146,7 @@ function openSio(target: TargetConn, c: Client, token: string, localAddress: str
       if (ready && !c.closing) closed++
     })
     s.on('connect', () => {
-      s.timeout(CONNECT_TIMEOUT_MS).emit('subscribe', { channel: 'telemetry', device_id: c.device }, (err: Error | null) => {
+      s.timeout(CONNECT_TIMEOUT_MS).emit('subscribe', { channel: 'telemetry', device_id: c.follows }, (err: Error | null) => {
         if (err) {
           s.disconnect()
           return reject(err)
@@ -159,6 +163,7 @@ async function connectAll(m: Extract<WorkerCommand, { cmd: 'connect' }>): Promis
   const t0 = performance.now()
   const { tokens, failed: tokenFailed } = await fetchTokens(m.target, m.count)
   send({ ev: 'tokens', ms: performance.now() - t0, failed: tokenFailed })
+  if (m.waitForGo) await new Promise<void>((resolve) => (go = resolve))
   const errors: string[] = []
   let ok = 0
   let failed = tokenFailed
@@ -168,7 +173,8 @@ async function connectAll(m: Extract<WorkerCommand, { cmd: 'connect' }>): Promis
     while (next < tokens.length) {
       const i = next++
       const global = m.firstIndex + i
-      const c: Client = { device: m.devices[global % m.devices.length]!, paused: false }
+      const device = m.devices[global % m.devices.length]!
+      const c: Client = { device, follows: m.follow === 'all' ? m.devices : device, paused: false }
       clients.push(c)
       const addr = m.localAddresses[global % m.localAddresses.length]!
       try {
@@ -199,6 +205,10 @@ process.on('message', (m: WorkerCommand) => {
   switch (m.cmd) {
     case 'connect':
       void connectAll(m)
+      break
+    case 'go':
+      go?.()
+      go = null
       break
     case 'reset':
       step = m.step

@@ -7,7 +7,7 @@
 import { createServer } from 'node:http'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { telemetryText } from '../lib/protocol.js'
-import { health, readJson, targetPort, type PublishBody } from './common.js'
+import { deviceIdsOf, health, readJson, targetPort, valuesOf, type PublishBody } from './common.js'
 
 const port = targetPort()
 const topics = new Map<number, Set<WebSocket>>()
@@ -20,10 +20,13 @@ const server = createServer(async (req, res) => {
   const subs = topics.get(body.device_id)
   let n = 0
   if (subs) {
-    const text = telemetryText(body.device_id, body.value, body.ts)
-    for (const ws of subs) {
-      ws.send(text)
-      n++
+    // A batch is one message per value, each sent to every subscriber as it is prepared.
+    for (const value of valuesOf(body)) {
+      const text = telemetryText(body.device_id, value, body.ts)
+      for (const ws of subs) {
+        ws.send(text)
+        n++
+      }
     }
   }
   res.writeHead(202, { 'content-type': 'application/json' }).end(`{"delivered":${n}}`)
@@ -31,25 +34,30 @@ const server = createServer(async (req, res) => {
 
 const wss = new WebSocketServer({ server, path: '/ws', perMessageDeflate: false, maxPayload: 65536 })
 wss.on('connection', (ws) => {
-  let mine: Set<WebSocket> | undefined
+  const mine: Array<Set<WebSocket>> = []
   ws.on('message', (data) => {
-    let msg: { type?: string; device_id?: number }
+    let msg: { type?: string; device_id?: unknown }
     try {
       msg = JSON.parse(String(data)) as typeof msg
     } catch {
       return
     }
     if (msg.type === 'auth') ws.send('{"type":"auth_response","success":true}')
-    else if (msg.type === 'subscribe' && typeof msg.device_id === 'number') {
-      mine?.delete(ws)
-      let set = topics.get(msg.device_id)
-      if (!set) topics.set(msg.device_id, (set = new Set()))
-      set.add(ws)
-      mine = set
+    else if (msg.type === 'subscribe') {
+      const ids = deviceIdsOf(msg)
+      if (ids.length === 0) return
+      for (const id of ids) {
+        let set = topics.get(id)
+        if (!set) topics.set(id, (set = new Set()))
+        set.add(ws)
+        mine.push(set)
+      }
       ws.send(JSON.stringify({ type: 'subscribed', channel: 'telemetry', device_id: msg.device_id }))
     }
   })
-  ws.on('close', () => mine?.delete(ws))
+  ws.on('close', () => {
+    for (const set of mine) set.delete(ws)
+  })
 })
 
 server.listen(port, '127.0.0.1')

@@ -5,10 +5,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { watchParent } from '../lib/proc.js'
 
+/** One value, or a batch (`values`, one message each, in order). */
 export interface PublishBody {
   device_id: number
-  value: number
+  value?: number
+  values?: number[]
   ts: string
+}
+
+/** The values of a publication, in order. */
+export const valuesOf = (b: PublishBody): number[] => b.values ?? (typeof b.value === 'number' ? [b.value] : [])
+
+/** Device ids of a subscribe message: one or several (`device_id: [..]`, the wide scenario). */
+export function deviceIdsOf(msg: { device_id?: unknown }): number[] {
+  const d = msg.device_id
+  if (typeof d === 'number') return [d]
+  return Array.isArray(d) ? d.filter((x): x is number => typeof x === 'number') : []
 }
 
 export function targetPort(): number {

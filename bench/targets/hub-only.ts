@@ -9,14 +9,20 @@ import pino from 'pino'
 import { WebSocketServer } from 'ws'
 import { Hub } from '../../src/modules/realtime/hub.js'
 import type { Connection } from '../../src/modules/realtime/connection.js'
-import type { Subscription } from '../../src/modules/realtime/subscription.js'
 import { METRIC, telemetryText } from '../lib/protocol.js'
-import { health, readJson, targetPort, type PublishBody } from './common.js'
+import { deviceIdsOf, health, readJson, targetPort, valuesOf, type PublishBody } from './common.js'
 
 const port = targetPort()
-const hub = new Hub({ log: pino({ level: 'warn' }), limits: { softLimitBytes: 65536, hardLimitBytes: 1048576 }, pingIntervalMs: 25_000 })
+// WS_COALESCE_WRITES=false in the harness's environment turns coalescing off here and in wirehub.
+const coalesceWrites = process.env.WS_COALESCE_WRITES !== 'false'
+const hub = new Hub({ log: pino({ level: 'warn' }), limits: { softLimitBytes: 65536, hardLimitBytes: 1048576, coalesceWrites }, pingIntervalMs: 25_000 })
+interface One {
+  device_id: number
+  value: number
+  ts: string
+}
 hub.registerCodec('telemetry', { encode: (p) => {
-  const b = p as PublishBody
+  const b = p as One
   return telemetryText(b.device_id, b.value, b.ts)
 } })
 
@@ -25,7 +31,9 @@ const server = createServer(async (req, res) => {
   if (req.method !== 'POST' || req.url !== '/publish') return void res.writeHead(404).end()
   const body = await readJson<PublishBody>(req, res)
   if (!body) return
-  hub.publish({ topics: [`telemetry:${body.device_id}`], codec: 'telemetry', payload: body, lane: 'droppable', collapseKey: METRIC })
+  // One publication per value, as wirehub's ingestion publishes one per reading.
+  const topics = [`telemetry:${body.device_id}`]
+  for (const value of valuesOf(body)) hub.publish({ topics, codec: 'telemetry', payload: { device_id: body.device_id, value, ts: body.ts }, lane: 'droppable', collapseKey: METRIC })
   res.writeHead(202, { 'content-type': 'application/json' }).end('{}')
 })
 
@@ -33,18 +41,18 @@ const wss = new WebSocketServer({ server, path: '/ws', perMessageDeflate: false,
 wss.on('connection', (ws) => {
   const conn: Connection = hub.connect(ws, 'channel', {})
   conn.collapsedNotice = (count) => JSON.stringify({ type: 'collapsed', count })
-  let sub: Subscription | undefined
   ws.on('message', (data) => {
-    let msg: { type?: string; device_id?: number }
+    let msg: { type?: string; device_id?: unknown }
     try {
       msg = JSON.parse(String(data)) as typeof msg
     } catch {
       return
     }
     if (msg.type === 'auth') conn.sendText('{"type":"auth_response","success":true}')
-    else if (msg.type === 'subscribe' && typeof msg.device_id === 'number') {
-      if (sub) hub.unsubscribe(sub)
-      sub = hub.subscribe(conn, `telemetry:${msg.device_id}`)
+    else if (msg.type === 'subscribe') {
+      const ids = deviceIdsOf(msg)
+      if (ids.length === 0) return
+      for (const id of ids) hub.subscribe(conn, `telemetry:${id}`)
       conn.sendText(JSON.stringify({ type: 'subscribed', channel: 'telemetry', device_id: msg.device_id }))
     }
   })

@@ -7,7 +7,7 @@
 import { createServer } from 'node:http'
 import { Server } from 'socket.io'
 import { METRIC } from '../lib/protocol.js'
-import { health, readJson, targetPort, type PublishBody } from './common.js'
+import { deviceIdsOf, health, readJson, targetPort, valuesOf, type PublishBody } from './common.js'
 
 const port = targetPort()
 
@@ -18,12 +18,14 @@ const server = createServer(async (req, res) => {
   const body = await readJson<PublishBody>(req, res)
   if (!body) return
   const room = `telemetry:${body.device_id}`
-  io.to(room).emit('telemetry_update', {
-    type: 'telemetry_update',
-    channel: 'telemetry',
-    device_id: body.device_id,
-    telemetry: { [METRIC]: { value: body.value, unit: 'ms', timestamp: body.ts } },
-  })
+  for (const value of valuesOf(body)) {
+    io.to(room).emit('telemetry_update', {
+      type: 'telemetry_update',
+      channel: 'telemetry',
+      device_id: body.device_id,
+      telemetry: { [METRIC]: { value, unit: 'ms', timestamp: body.ts } },
+    })
+  }
   res.writeHead(202, { 'content-type': 'application/json' }).end('{}')
 })
 
@@ -34,9 +36,10 @@ io.use((socket, next) => {
   else next(new Error('unauthenticated'))
 })
 io.on('connection', (socket) => {
-  socket.on('subscribe', (msg: { channel?: string; device_id?: number }, ack?: (r: unknown) => void) => {
-    if (typeof msg?.device_id !== 'number') return
-    void socket.join(`telemetry:${msg.device_id}`)
+  socket.on('subscribe', (msg: { channel?: string; device_id?: unknown }, ack?: (r: unknown) => void) => {
+    const ids = deviceIdsOf(msg ?? {})
+    if (ids.length === 0) return
+    void socket.join(ids.map((id) => `telemetry:${id}`))
     ack?.({ type: 'subscribed', channel: 'telemetry', device_id: msg.device_id })
   })
 })
