@@ -9,12 +9,13 @@ import pino from 'pino'
 import { WebSocketServer } from 'ws'
 import { Hub } from '../../src/modules/realtime/hub.js'
 import type { Connection } from '../../src/modules/realtime/connection.js'
+import type { WriteCoalescing } from '../../src/modules/realtime/write-coalescing.js'
 import { METRIC, telemetryText } from '../lib/protocol.js'
 import { deviceIdsOf, health, readJson, targetPort, valuesOf, type PublishBody } from './common.js'
 
 const port = targetPort()
-// WS_COALESCE_WRITES=false in the harness's environment turns coalescing off here and in wirehub.
-const coalesceWrites = process.env.WS_COALESCE_WRITES !== 'false'
+// WS_COALESCE_WRITES (tick, immediate, off) in the harness's environment applies here and in wirehub.
+const coalesceWrites = (process.env.WS_COALESCE_WRITES ?? 'tick') as WriteCoalescing
 const hub = new Hub({ log: pino({ level: 'warn' }), limits: { softLimitBytes: 65536, hardLimitBytes: 1048576, coalesceWrites }, pingIntervalMs: 25_000 })
 interface One {
   device_id: number

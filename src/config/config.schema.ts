@@ -62,7 +62,11 @@ export const ConfigSchema = Type.Object({
   WS_PING_INTERVAL: Int(25, 1, 3600, 'Seconds between keepalive pings; a peer missing one ping is dropped'),
   WS_BACKLOG_SOFT: Int(65_536, 1024, 1_073_741_824, 'Buffered bytes per socket above which droppable messages are collapsed'),
   WS_BACKLOG_HARD: Int(1_048_576, 4096, 1_073_741_824, 'Buffered bytes per socket above which a must-deliver message disconnects the client (close 4008)'),
-  WS_COALESCE_WRITES: Bool(true, 'Send the frames a socket gets in one event-loop turn in one write (each stays its own frame); false writes each frame at once'),
+  WS_COALESCE_WRITES: Type.Union([Type.Literal('tick'), Type.Literal('immediate'), Type.Literal('off')], {
+    default: 'tick',
+    description:
+      "Frames a socket gets close together leave in one write, each still its own frame: 'tick' once the current callback is done, 'immediate' after the event loop's current I/O phase (fewer writes under load, the first frames wait for the phase), 'off' one write per frame",
+  }),
   WS_MAX_CONNECTIONS: Int(1000, 1, 1_000_000, 'Channel sockets open at once, in total'),
   WS_MAX_CONNECTIONS_PER_USER: Int(100, 1, 1_000_000, 'Channel sockets open at once per user'),
   WS_CONNECTIONS_PER_MINUTE: Int(10, 1, 1_000_000, 'New channel sockets per minute per user (and per IP before authentication)'),

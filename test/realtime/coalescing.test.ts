@@ -146,8 +146,25 @@ t.test('permessage-deflate: a turn of compressed and plain frames arrives intact
   t.equal(c.conn.counters.collapsed, 0)
 })
 
+t.test("'tick' flushes once the current callback is done, 'immediate' after the loop's I/O phase", async (t) => {
+  // Two frames written one tick apart: the tick mode has flushed the first by then.
+  const writesFor = async (mode: 'tick' | 'immediate') => {
+    const r = await rig(t, { coalesce: mode })
+    const c = await r.client()
+    const counter = countWrites(c.conn)
+    c.conn.sendText('{"n":1}')
+    process.nextTick(() => c.conn.sendText('{"n":2}'))
+    await nextTurn()
+    await until(() => c.messages.length === 2, 'both frames')
+    t.same(c.messages, [{ n: 1 }, { n: 2 }], `${mode}: in order`)
+    return counter.writes
+  }
+  t.equal(await writesFor('tick'), 2, 'tick: one write per callback')
+  t.equal(await writesFor('immediate'), 1, 'immediate: one write for the whole phase')
+})
+
 t.test('with coalescing off every frame is its own write', async (t) => {
-  const r = await rig(t, { coalesce: false })
+  const r = await rig(t, { coalesce: 'off' })
   const c = await r.client()
   const counter = countWrites(c.conn)
   for (let i = 0; i < 20; i++) c.conn.sendText(JSON.stringify({ i }))

@@ -10,6 +10,7 @@ import WebSocket, { WebSocketServer } from 'ws'
 import { Hub } from '../../src/modules/realtime/hub.js'
 import type { Broker } from '../../src/modules/realtime/broker.js'
 import type { Connection } from '../../src/modules/realtime/connection.js'
+import type { WriteCoalescing } from '../../src/modules/realtime/write-coalescing.js'
 
 export interface Rig {
   hub: Hub
@@ -21,7 +22,7 @@ export interface Rig {
 
 export async function rig(
   t: { teardown(fn: () => unknown): void },
-  opts: { soft?: number; hard?: number; pingMs?: number; broker?: Broker; deflate?: boolean; coalesce?: boolean } = {},
+  opts: { soft?: number; hard?: number; pingMs?: number; broker?: Broker; deflate?: boolean; coalesce?: WriteCoalescing } = {},
 ): Promise<Rig> {
   const server: Server = createServer()
   // With deflate, messages of 256 bytes and more are compressed (asynchronously), smaller ones not.
@@ -29,7 +30,7 @@ export async function rig(
   const hub = new Hub({
     ...(opts.broker ? { broker: opts.broker } : {}),
     log: pino({ level: 'silent' }),
-    limits: { softLimitBytes: opts.soft ?? 64 * 1024, hardLimitBytes: opts.hard ?? 1024 * 1024, coalesceWrites: opts.coalesce ?? true },
+    limits: { softLimitBytes: opts.soft ?? 64 * 1024, hardLimitBytes: opts.hard ?? 1024 * 1024, coalesceWrites: opts.coalesce ?? 'tick' },
     pingIntervalMs: opts.pingMs ?? 60_000,
   })
   hub.registerCodec('json', { encode: (p) => JSON.stringify(p) })

@@ -8,7 +8,7 @@
  * `hardLimitBytes` of memory, whatever the publish rate.
  *
  * Writes are coalesced per event-loop turn: the first frame of a turn corks the TCP socket and
- * the end of the turn uncorks it (`write-coalescing.ts`), so N frames for one socket cost one
+ * the end of the turn uncorks it (`write-coalescing.ts` says when that is), so N frames for one socket cost one
  * `writev(2)` instead of N `write(2)`s. The backlog the lanes see excludes what this turn has
  * corked on a socket that was empty when corked: without coalescing those bytes would have gone
  * straight to the kernel, so the limits behave as before. A bounded amount is held that way (see
@@ -19,7 +19,7 @@ import type { WebSocket } from 'ws'
 import { CLOSE, type CloseCode } from './close-codes.js'
 import { prepareFrame, type PreparedFrame } from './frame.js'
 import type { Subscription } from './subscription.js'
-import { flushAtEndOfTurn, type TurnFlushable } from './write-coalescing.js'
+import { flushAtEndOfTurn, type TurnFlushable, type WriteCoalescing } from './write-coalescing.js'
 
 export type Lane = 'droppable' | 'reliable'
 
@@ -31,8 +31,8 @@ export interface BacklogLimits {
 }
 
 export interface OutboundOptions extends BacklogLimits {
-  /** Coalesce the frames of one event-loop turn into one socket write (default true). */
-  coalesceWrites?: boolean
+  /** When the frames corked on a socket are written: `tick` (default), `immediate`, or `off`. */
+  coalesceWrites?: WriteCoalescing
 }
 
 /**
@@ -78,7 +78,7 @@ export class Connection<M = unknown> implements TurnFlushable {
   private pending: Map<string, PreparedFrame> | null = null
   private collapsedSinceNotice = 0
   private waitingForDrain = false
-  private readonly coalesce: boolean
+  private readonly coalesce: WriteCoalescing
   /** The socket is corked until the end of this turn. */
   private corked = false
   /** It was empty when corked: what it holds now is this turn's frames, not a backlog. */
@@ -97,7 +97,7 @@ export class Connection<M = unknown> implements TurnFlushable {
     const internals = ws as unknown as WsInternals
     this.socket = internals._socket
     this.raw = !!this.socket && !ws.extensions.includes('permessage-deflate')
-    this.coalesce = !!this.socket && limits.coalesceWrites !== false
+    this.coalesce = this.socket ? (limits.coalesceWrites ?? 'tick') : 'off'
     this.turnMaxBytes = Math.min(TURN_MAX_BYTES, limits.softLimitBytes)
     ws.once('close', () => this.dispose())
     releaseUpgradeContext(ws, this.socket)
@@ -163,7 +163,7 @@ export class Connection<M = unknown> implements TurnFlushable {
   }
 
   private write(frame: PreparedFrame): void {
-    if (this.coalesce) this.corkForTurn()
+    if (this.coalesce !== 'off') this.corkForTurn()
     const sender = (this.ws as unknown as WsInternals)._sender
     // The raw path is only safe when ws has nothing of its own queued (it queues only while
     // compressing or reading a Blob); otherwise frames could interleave.
@@ -189,7 +189,7 @@ export class Connection<M = unknown> implements TurnFlushable {
     socket.cork()
     this.corked = true
     this.corkedEmpty = socket.writableLength === 0
-    flushAtEndOfTurn(this)
+    flushAtEndOfTurn(this, this.coalesce as Exclude<WriteCoalescing, 'off'>)
   }
 
   private collapse(key: string, frame: PreparedFrame): void {

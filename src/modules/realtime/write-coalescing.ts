@@ -1,44 +1,61 @@
 /**
  * End-of-turn flushing for corked sockets. A connection corks its TCP socket at its first write
- * of an event-loop turn and registers here; every registered socket is uncorked in one
- * `process.nextTick` callback, so the frames a socket received during the turn (a batch of
- * readings, a dashboard following many devices, a burst of console lines) leave in one
- * `writev(2)`, each still its own websocket frame, and none waits for a timer.
+ * of a turn and registers here; every registered socket is uncorked in one callback, so the
+ * frames a socket received meanwhile (a batch of readings, a dashboard following many devices, a
+ * burst of console lines) leave in one `writev(2)`, each still its own websocket frame. No timer
+ * is involved in either mode:
  *
- * nextTick rather than queueMicrotask: Node runs the tick queue only after the microtask queue
- * has drained, so publications made from several promise continuations of one turn (a group
- * commit resolving many requests at once) still share the flush. setImmediate would merge even
- * more (every I/O callback of a poll phase) but holds the first frames back while the rest of
- * the phase runs, which is added latency.
+ * - `tick` (default): `process.nextTick`, i.e. as soon as the current callback and its promise
+ *   continuations are done. Node runs the tick queue only after the microtask queue has drained,
+ *   so publications made from several continuations of one callback (a group commit resolving
+ *   many requests at once) still share the flush; queueMicrotask would not guarantee that.
+ *   Nothing waits for unrelated work.
+ * - `immediate`: `setImmediate`, after every I/O callback of the current poll phase: frames of
+ *   publications that arrived together in separate requests share a write too (fewer syscalls
+ *   under load), but the first frames wait until the phase's other callbacks have run.
+ * - `off`: no corking; every frame is its own write, as with plain ws.
  */
+
+export type WriteCoalescing = 'tick' | 'immediate' | 'off'
 
 export interface TurnFlushable {
   /** Uncorks whatever the connection corked during this turn. */
   flushTurn(): void
 }
 
-/** `turn`: coalesce per event-loop turn (default); `off`: one write per frame, as ws does. */
-export type WriteCoalescing = 'turn' | 'off'
+class FlushQueue {
+  private queue: TurnFlushable[] = []
+  private spare: TurnFlushable[] = []
+  private scheduled = false
+  private readonly run = () => this.flushAll()
 
-let queue: TurnFlushable[] = []
-let spare: TurnFlushable[] = []
-let scheduled = false
+  constructor(private readonly schedule: (fn: () => void) => void) {}
 
-function flushAll(): void {
-  scheduled = false
-  // Swap before iterating: an uncork can run code that writes again (it then joins the next turn).
-  const list = queue
-  queue = spare
-  spare = list
-  for (let i = 0; i < list.length; i++) list[i]!.flushTurn()
-  list.length = 0
+  add(conn: TurnFlushable): void {
+    this.queue.push(conn)
+    if (!this.scheduled) {
+      this.scheduled = true
+      this.schedule(this.run)
+    }
+  }
+
+  private flushAll(): void {
+    this.scheduled = false
+    // Swap before iterating: an uncork can run code that writes again (it joins the next flush).
+    const list = this.queue
+    this.queue = this.spare
+    this.spare = list
+    for (let i = 0; i < list.length; i++) list[i]!.flushTurn()
+    list.length = 0
+  }
 }
 
-/** Registers a connection that corked its socket; it is flushed at the end of the current turn. */
-export function flushAtEndOfTurn(conn: TurnFlushable): void {
-  queue.push(conn)
-  if (!scheduled) {
-    scheduled = true
-    process.nextTick(flushAll)
-  }
+const queues = {
+  tick: new FlushQueue((fn) => process.nextTick(fn)),
+  immediate: new FlushQueue((fn) => setImmediate(fn)),
+}
+
+/** Registers a connection that corked its socket; it is uncorked at the end of the turn. */
+export function flushAtEndOfTurn(conn: TurnFlushable, mode: Exclude<WriteCoalescing, 'off'>): void {
+  queues[mode].add(conn)
 }
