@@ -34,6 +34,8 @@ import alertsModule from './modules/alerts/alerts.plugin.js'
 import channelsModule from './modules/channels/channels.plugin.js'
 import userEventsModule from './modules/user-events/user-events.plugin.js'
 import dashboardModule from './modules/dashboard/dashboard.plugin.js'
+import commandsModule from './modules/commands/commands.plugin.js'
+import mqttModule from './modules/mqtt/mqtt.plugin.js'
 
 export interface BuildOptions {
   /** Overrides the logger built from config (tests pass `false` or a stream). */
@@ -119,6 +121,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(devicesModule)
   await app.register(alertsModule)
   await app.register(channelsModule)
+  await app.register(commandsModule)
+  await app.register(mqttModule)
   await app.register(userEventsModule)
   await app.register(dashboardModule)
 

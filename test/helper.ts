@@ -117,6 +117,8 @@ export async function build(t: TapLike, opts: TestAppOptions = {}): Promise<Test
     ADMIN_PASSWORD,
     ADMIN_API_KEY,
     SOCKET_TOKEN_SECRET: 'test-secret-test-secret-test-secret-0123456789',
+    // Port 1883 belongs to the machine's Mosquitto; MQTT tests turn the broker on with port 0.
+    MQTT_ENABLED: 'false',
     ...opts.env,
   }
   if (!opts.embedded && !env.DATABASE_URL) env.DATABASE_URL = await freshDatabase(t)

@@ -89,6 +89,18 @@ export const ConfigSchema = Type.Object({
   DEVICE_OFFLINE_AFTER: Int(60, 1, 86_400, 'Seconds of silence after which a device is offline'),
   TELEMETRY_MAX_READINGS: Int(1000, 1, 100_000, 'Most readings in one ingestion request'),
   SYSTEM_STATUS_INTERVAL: Int(5, 1, 3600, 'Default period of system_status_update in seconds'),
+  // --- MQTT ingestion and device commands
+  MQTT_ENABLED: Bool(true, 'Serve devices over MQTT: the embedded broker, or the external broker of MQTT_URL'),
+  MQTT_PORT: Int(1883, 0, 65535, 'Port of the embedded MQTT broker (0 picks a free one); if it is taken, start-up logs a warning and continues without MQTT'),
+  MQTT_HOST: Type.Optional(Type.String({ minLength: 1, description: 'Interface of the embedded MQTT broker. Default: HOST' })),
+  MQTT_URL: Type.Optional(Type.String({ pattern: '^mqtts?://', description: 'External broker (mqtt://user:pass@host:1883): wirehub subscribes to it with MQTT 5 shared subscriptions instead of embedding a broker' })),
+  MQTT_TOPIC_PREFIX: Type.String({ default: 'wirehub/devices', pattern: '^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$', description: 'External mode: devices use <prefix>/<device id>/telemetry, /status, /rpc/request/<id>, /rpc/response/<id>' }),
+  MQTT_SHARE_GROUP: Type.String({ default: 'wirehub', pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'External mode: shared-subscription group; instances in one group ingest each message once' }),
+  MQTT_MAX_PACKET_BYTES: Int(1_048_576, 1024, 268_435_455, 'Largest MQTT packet a device may send to the embedded broker; a larger one closes the connection'),
+  MQTT_MESSAGES_PER_SECOND: Int(100, 1, 1_000_000, 'Messages per second per device on the embedded broker; faster publishers are slowed down (their acknowledgements wait)'),
+  COMMAND_DEFAULT_TIMEOUT: Int(60, 1, 2_592_000, 'Seconds a device command may take (from creation to result) when the request names no timeout'),
+  COMMAND_MAX_TIMEOUT: Int(604_800, 1, 2_592_000, 'Largest timeout in seconds a device command may ask for'),
+  COMMAND_POLL_INTERVAL_MS: Int(1000, 50, 60_000, 'How often an instance looks for queued commands of the devices connected to it and for expired commands'),
   // --- user events socket (seed 001); also settable as websocket.port / websocket.approvedSocketDomains in CONFIG_FILE
   USER_EVENTS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Extra port for the user events socket (0: any free port); unset or equal to PORT serves it only at /ws/users' })),
   APPROVED_SOCKET_DOMAINS: Type.Array(Type.String({ maxLength: 1000 }), { default: [], maxItems: 1000, description: 'JSON array of regexes matched against the Origin of user-event sockets; empty refuses all' }),

@@ -32,7 +32,7 @@ import {
   type SubscriptionSpec,
   type UnsubscribeMessage,
 } from './channels.protocol.js'
-import { allTopic, deviceTopic, ownerTopic, systemTopic, type ChannelName } from './channels.topics.js'
+import { CHANNELS, allTopic, deviceTopic, ownerTopic, systemTopic, type ChannelName } from './channels.topics.js'
 
 /** Seconds before expiry at which `token_expiring` is sent. */
 export const TOKEN_WARN_SEC = 60
@@ -318,8 +318,8 @@ export class ChannelSocket implements RegisteredSocket {
   }
 
   private unsubscribe(msg: UnsubscribeMessage): void {
-    if (!['telemetry', 'alerts', 'devices', 'system'].includes(msg.channel)) {
-      return this.error('unknown_channel', `Unknown channel "${msg.channel}"; expected telemetry, alerts, devices or system.`)
+    if (!(CHANNELS as readonly string[]).includes(msg.channel)) {
+      return this.error('unknown_channel', `Unknown channel "${msg.channel}"; expected ${CHANNELS.join(', ')}.`)
     }
     const ids = unsubscribeTargets(msg)
     let removed = 0

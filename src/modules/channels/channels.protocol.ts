@@ -23,7 +23,7 @@ export const ERROR_CODES = {
   unknown_type: 'The message type is not one of auth, ping, subscribe, unsubscribe, batch.',
   not_authenticated: 'Only auth and ping are accepted before a successful auth.',
   token_expired: 'The token expired; delivery is paused until a new auth message.',
-  unknown_channel: 'The channel is not one of telemetry, alerts, devices, system.',
+  unknown_channel: 'The channel is not one of telemetry, alerts, devices, system, commands.',
   channel_not_allowed: 'This socket route serves one channel only.',
   invalid_filter: 'A filter does not apply to the channel, or its value is out of range.',
   device_not_found: 'The device does not exist or does not belong to you.',
@@ -124,6 +124,7 @@ const APPLICABLE: Record<ChannelName, ReadonlySet<string>> = {
   alerts: new Set(['device_id', 'severity', 'alert_type']),
   devices: new Set(['device_id', 'status_types']),
   system: new Set(['metrics', 'frequency']),
+  commands: new Set(['device_id']),
 }
 
 /** `real-time` → 0; `500ms`, `30s`, `5m`, `1h`, `10` (seconds) → ms; null when malformed. */
@@ -145,7 +146,7 @@ export type Normalized = { ok: true; spec: SubscriptionSpec } | { ok: false; cod
 /** A validated subscribe → its spec, or the refusal; `defaultSystemMs` is SYSTEM_STATUS_INTERVAL. */
 export function normalizeSubscribe(msg: SubscribeMessage, defaultSystemMs: number): Normalized {
   if (!(CHANNELS as readonly string[]).includes(msg.channel)) {
-    return fail('unknown_channel', `Unknown channel "${msg.channel}"; expected telemetry, alerts, devices or system.`)
+    return fail('unknown_channel', `Unknown channel "${msg.channel}"; expected ${CHANNELS.join(', ')}.`)
   }
   const channel = msg.channel as ChannelName
   const f: Static<typeof Filters> = { ...pickFilters(msg), ...msg.filters }

@@ -38,6 +38,7 @@ const ROUTES: Array<[string, ChannelName | null]> = [
   ['/ws/alerts', 'alerts'],
   ['/ws/devices', 'devices'],
   ['/ws/system', 'system'],
+  ['/ws/commands', 'commands'],
 ]
 
 export const channelSocketRoutes: FastifyPluginAsync<{ deps: ChannelDeps }> = async (app, { deps }) => {

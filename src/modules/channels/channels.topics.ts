@@ -6,5 +6,6 @@
 export { allTopic, deviceTopic, ownerTopic } from '../devices/devices.topics.js'
 export { systemTopic } from '../system/system-status.codec.js'
 
-export type ChannelName = 'telemetry' | 'alerts' | 'devices' | 'system'
-export const CHANNELS: readonly ChannelName[] = ['telemetry', 'alerts', 'devices', 'system']
+export type ChannelName = 'telemetry' | 'alerts' | 'devices' | 'system' | 'commands'
+/** `commands` is owned by the commands module (topics and message in commands/commands.topics.ts). */
+export const CHANNELS: readonly ChannelName[] = ['telemetry', 'alerts', 'devices', 'system', 'commands']

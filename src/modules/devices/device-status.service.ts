@@ -11,7 +11,7 @@ import type { Hub } from '../realtime/hub.js'
 import { DEVICE_STATUS_CODEC, type DeviceStatusPayload } from './devices.messages.js'
 import { deviceTopics } from './devices.topics.js'
 import type { DeviceInfo } from './device-directory.js'
-import { StatusTracker, type DeviceStatus, type ManualStatus, type Transition } from './device-status.js'
+import { REASON_LOST, StatusTracker, type DeviceStatus, type ManualStatus, type Transition } from './device-status.js'
 
 export interface DeviceStatusDeps {
   prisma: Prisma
@@ -46,7 +46,8 @@ export function createDeviceStatusService(deps: DeviceStatusDeps) {
     const at = new Date(t.at)
     const lastSeen = t.lastSeen === null ? null : new Date(t.lastSeen)
     const metadata = { last_seen: lastSeen ? lastSeen.toISOString() : null }
-    const staleBefore = t.to === 'offline' ? new Date(t.at - tracker.offlineAfterMs) : null
+    // A disconnect is a fact, not an inference from silence: only the silence sweep needs the check.
+    const staleBefore = t.to === 'offline' && t.reason === REASON_LOST ? new Date(t.at - tracker.offlineAfterMs) : null
     const rows = await db.query<{ id: number }>(
       `with upd as (
          update devices set status = $2, status_reason = $3, status_changed_at = $4,
@@ -143,6 +144,14 @@ export function createDeviceStatusService(deps: DeviceStatusDeps) {
       ensure(info, now)
       const t = tracker.seen(info.id, now)
       if (t) applyInBackground(t)
+    },
+
+    /** The device's connection ended; resolves once the offline transition (if any) is published. */
+    async disconnected(info: DeviceInfo, reason: string): Promise<void> {
+      const now = Date.now()
+      ensure(info, now)
+      const t = tracker.disconnected(info.id, now, reason)
+      if (t) await apply(t)
     },
 
     current(info: DeviceInfo): { status: DeviceStatus; lastSeen: number | null } {

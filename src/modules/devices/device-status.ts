@@ -19,6 +19,7 @@ export type ManualStatus = 'maintenance' | 'warning'
 
 export const REASON_DATA = 'Data received'
 export const REASON_LOST = 'Connection lost'
+export const REASON_DISCONNECTED = 'Disconnected'
 
 export interface Transition {
   deviceId: number
@@ -88,6 +89,17 @@ export class StatusTracker {
       if (s && s.status === 'online') out.push(this.change(deviceId, s, 'offline', REASON_LOST, now))
     }
     return out
+  }
+
+  /**
+   * The device's connection ended (MQTT DISCONNECT, a lost connection, its will message): an
+   * online device is offline at once instead of after the silence window.
+   */
+  disconnected(deviceId: number, now: number, reason: string): Transition | null {
+    const s = this.states.get(deviceId)
+    if (!s || s.status !== 'online') return null
+    this.live.delete(deviceId)
+    return this.change(deviceId, s, 'offline', reason, now)
   }
 
   /** The owner sets maintenance/warning, or clears it (null) back to liveness. */

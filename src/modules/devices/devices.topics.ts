@@ -8,8 +8,8 @@
  * connection, so a socket subscribed through several of them still gets one message.
  */
 
-/** The channels whose messages are about one device. */
-export type DeviceChannel = 'telemetry' | 'alerts' | 'devices'
+/** The channels whose messages are about one device (`commands`: published by the commands module). */
+export type DeviceChannel = 'telemetry' | 'alerts' | 'devices' | 'commands'
 
 export const deviceTopic = (channel: DeviceChannel, deviceId: number) => `${channel}:${deviceId}`
 export const ownerTopic = (channel: DeviceChannel, userId: number) => `${channel}:u:${userId}`
