@@ -95,9 +95,11 @@ export class EmbeddedBroker {
         const s = this.sessions.get(client)
         if (!s) return null
         if (packet.topic.startsWith(TB.rpcRequestPrefix)) {
-          const messageId = s.outgoing.get(Number(packet.topic.slice(TB.rpcRequestPrefix.length)))
+          const id = Number(packet.topic.slice(TB.rpcRequestPrefix.length))
+          const messageId = s.outgoing.get(id)
           if (messageId === undefined) return null
-          packet.messageId = messageId
+          if (messageId === 0) s.outgoing.delete(id)
+          else packet.messageId = messageId
         }
         return packet
       },
@@ -237,13 +239,21 @@ export class EmbeddedBroker {
       ref: `${client.id}#${++this.connSeq}`,
       send: (rows) => {
         if (client.closed) return false
+        // aedes matches a direct publish against the exact topic, not the filter: honour the
+        // granted QoS here. At QoS 0 no PUBACK comes back, so DELIVERED waits for the answer.
+        const sub = (client as unknown as { subscriptions: Record<string, { qos: number } | undefined> }).subscriptions[TB.rpcRequestFilter]
+        const qos = sub && sub.qos > 0 ? 1 : 0
         for (const row of rows) {
-          const messageId = s.nextId
-          s.nextId = s.nextId >= 65_535 ? 1 : s.nextId + 1
-          s.inflight.set(messageId, row.id)
-          s.outgoing.set(row.id, messageId)
           const payload = Buffer.from(JSON.stringify({ method: row.method, params: row.params }))
-          client.publish({ cmd: 'publish', topic: TB.rpcRequestPrefix + row.id, payload, qos: 1, retain: false, dup: false })
+          if (qos === 1) {
+            const messageId = s.nextId
+            s.nextId = s.nextId >= 65_535 ? 1 : s.nextId + 1
+            s.inflight.set(messageId, row.id)
+            s.outgoing.set(row.id, messageId)
+          } else {
+            s.outgoing.set(row.id, 0)
+          }
+          client.publish({ cmd: 'publish', topic: TB.rpcRequestPrefix + row.id, payload, qos, retain: false, dup: false }, () => {})
         }
         return true
       },
@@ -328,6 +338,6 @@ export class EmbeddedBroker {
   private refuse(client: Client, topic: string, error: string): void {
     if (!(client as unknown as { subscriptions: Record<string, unknown> }).subscriptions[TB.errors]) return
     const payload = Buffer.from(JSON.stringify({ topic, error }))
-    client.publish({ cmd: 'publish', topic: TB.errors, payload, qos: 0, retain: false, dup: false })
+    client.publish({ cmd: 'publish', topic: TB.errors, payload, qos: 0, retain: false, dup: false }, () => {})
   }
 }
