@@ -32,7 +32,7 @@ t.test('two instances, one shared subscription: every reading stored once; comma
 
   const counts = { a: 0, b: 0 }
   for (const [name, inst] of [['a', a], ['b', b]] as const) {
-    const ingest = inst.app.iot.ingest
+    const ingest = inst.app.devices.ingest
     const orig = ingest.ingest.bind(ingest)
     ingest.ingest = (device, body) => {
       counts[name]++

@@ -17,7 +17,7 @@ declare module 'fastify' {
 export default fp(
   async function commandsModule(app) {
     const cfg = app.config
-    const directory = app.iot.directory
+    const directory = app.devices.directory
     app.hub.registerCodec(COMMANDS_CODEC, commandsCodec)
     const commands = createCommandsService({
       repo: createCommandsRepository(app.db),
@@ -43,5 +43,5 @@ export default fp(
     app.addHook('onReady', async () => commands.start())
     app.addHook('onClose', async () => commands.stop())
   },
-  { name: 'commands', dependencies: ['channels', 'cluster'] },
+  { name: 'commands', dependencies: ['devices', 'realtime', 'cluster'] },
 )

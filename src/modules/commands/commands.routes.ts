@@ -71,7 +71,7 @@ export const clientCommandsRoutes: FastifyPluginAsyncTypebox<Opts> = async (app,
   })
 
   app.get('/:id/commands/:commandId', {
-    schema: { tags, security, params: CommandParams, response: withErrors({ 200: objectSchema('device_command', CommandAttributes) }) },
+    schema: { tags, security, summary: 'One command of a device, as it now stands', params: CommandParams, response: withErrors({ 200: objectSchema('device_command', CommandAttributes) }) },
     handler: async (request) => {
       const device = await ownDevice(request, request.params.id)
       return wrap('device_command', commandAttributes(await commands.get(device.id, request.params.commandId)))

@@ -21,7 +21,7 @@ export default fp(
     app.decorate('mqtt', state)
     if (!cfg.MQTT_ENABLED) return
     const log = app.log.child({ module: 'mqtt' })
-    const deps = { directory: app.iot.directory, ingest: app.iot.ingest, status: app.iot.status, commands: app.commands, log }
+    const deps = { directory: app.devices.directory, ingest: app.devices.ingest, status: app.devices.status, commands: app.commands, log }
 
     if (cfg.MQTT_URL) {
       const link = new ExternalBrokerLink(
@@ -65,5 +65,5 @@ export default fp(
     })
     app.addHook('preClose', async () => broker.close())
   },
-  { name: 'mqtt', dependencies: ['channels', 'commands'] },
+  { name: 'mqtt', dependencies: ['devices', 'commands'] },
 )
