@@ -22,6 +22,7 @@ import type {
   DeviceStatusUpdate,
   SubscribedAck,
   SystemStatusUpdate,
+  CommandUpdate,
   TelemetryUpdate,
 } from './types.js'
 
@@ -30,6 +31,7 @@ export interface ChannelsEvents extends SocketEvents {
   alert: AlertMessage
   deviceStatus: DeviceStatusUpdate
   systemStatus: SystemStatusUpdate
+  command: CommandUpdate
   subscribed: SubscribedAck
   /** `{type:'error'}` frames (refused subscribe, limits, expired token...). */
   serverError: ChannelError
@@ -136,6 +138,11 @@ export class ChannelsSocket extends ReconnectingSocket<ChannelsEvents> {
     return this.on('systemStatus', handler)
   }
 
+  /** Each state change of a device command (subscribe to `commands` first). */
+  onCommand(handler: Handler<CommandUpdate>): Off {
+    return this.on('command', handler)
+  }
+
   onError(handler: Handler<ChannelError>): Off {
     return this.on('serverError', handler)
   }
@@ -218,6 +225,9 @@ export class ChannelsSocket extends ReconnectingSocket<ChannelsEvents> {
         break
       case 'system_status_update':
         this.events.emit('systemStatus', frame as unknown as SystemStatusUpdate)
+        break
+      case 'command_update':
+        this.events.emit('command', frame as unknown as CommandUpdate)
         break
       case 'pong':
         this.receivePong(frame)

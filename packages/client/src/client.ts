@@ -12,6 +12,7 @@
 import { DEFAULT_BACKOFF, systemClock, type BackoffOptions, type Clock } from './backoff.js'
 import { ChannelsSocket, type ChannelsOptions } from './channels.js'
 import { ConsoleSocket } from './console.js'
+import { DeviceCommands } from './commands.js'
 import { Rest, type FetchLike } from './http.js'
 import type { SocketDeps } from './socket.js'
 import type { WebSocketCtor } from './types.js'
@@ -43,6 +44,8 @@ export class WirehubClient {
   private readonly consoles = new Map<string, ConsoleSocket>()
   private channelsSocket: ChannelsSocket | null = null
   private readonly userSockets = new Set<UserEventsSocket>()
+  /** Device commands: send, get, list, cancel, subscribe, result (state changes come over `channels()`). */
+  readonly commands: DeviceCommands
 
   constructor(opts: WirehubClientOptions = {}) {
     const g = globalThis as { WebSocket?: WebSocketCtor; fetch?: FetchLike; location?: { origin?: string } }
@@ -61,6 +64,7 @@ export class WirehubClient {
       random: opts.random ?? Math.random,
       authTimeoutMs: opts.authTimeoutMs,
     }
+    this.commands = new DeviceCommands(this.rest, () => this.channels())
   }
 
   /** The console of a server (UUID or short id); one socket per server, reused until closed. */

@@ -50,7 +50,7 @@ export interface ConsoleFrame {
 
 /* ------------------------------------------------------------------ channels */
 
-export type ChannelName = 'telemetry' | 'alerts' | 'devices' | 'system'
+export type ChannelName = 'telemetry' | 'alerts' | 'devices' | 'system' | 'commands'
 export type Severity = 'info' | 'warning' | 'critical'
 export type DeviceStatus = 'online' | 'offline' | 'maintenance' | 'warning' | (string & {})
 
@@ -109,6 +109,39 @@ export interface SystemStatusUpdate {
   channel: 'system'
   metrics: { cpu_usage?: number; memory_usage?: number; disk_usage?: number; active_connections?: number; [k: string]: number | undefined }
   timestamp: string
+}
+
+/* ------------------------------------------------------------------ commands */
+
+/** QUEUED → SENT → DELIVERED → SUCCEEDED | FAILED; EXPIRED or CANCELLED from any open state. */
+export type CommandState = 'QUEUED' | 'SENT' | 'DELIVERED' | 'SUCCEEDED' | 'FAILED' | 'EXPIRED' | 'CANCELLED'
+
+/** A device command as the server reports it (REST and the `commands` channel). */
+export interface DeviceCommand {
+  id: number
+  device_id: number
+  method: string
+  params: unknown
+  state: CommandState
+  result: unknown
+  error: string | null
+  timeout: number
+  transport: 'mqtt' | 'http' | null
+  created_by: number | null
+  created_at: string
+  sent_at: string | null
+  delivered_at: string | null
+  completed_at: string | null
+  expires_at: string
+}
+
+/** One state change of a command on the `commands` channel. */
+export interface CommandUpdate {
+  type: 'command_update'
+  channel: 'commands'
+  device_id: number
+  state: CommandState
+  command: DeviceCommand
 }
 
 /** `{type:'error'}` from the channels socket (a refused subscribe, a limit, an expired token…). */
