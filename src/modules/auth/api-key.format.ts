@@ -4,7 +4,7 @@
  * finds the row; only a SHA-256 of the secret is stored (the secret is random, 190 bits, so a
  * fast hash is enough) and compared in constant time.
  */
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { hash, timingSafeEqual } from 'node:crypto'
 import { randomToken } from './password.js'
 
 export const KEY_TYPE_CLIENT = 1
@@ -40,8 +40,15 @@ export function generateKey(type: KeyType): ParsedKey & { key: string } {
   return { type, identifier, secret, key: identifier + secret }
 }
 
+/**
+ * SHA-256 of a secret with the one-shot `crypto.hash` (Node 20.12+; engines require 20.19): no
+ * Hash object and stream state per call, about a third of createHash's cost for a 32-byte
+ * secret, paid once by every request authenticated with an API or device key.
+ */
+const sha256 = (s: string): Buffer => hash('sha256', s, 'buffer')
+
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex')
+  return sha256(secret).toString('hex')
 }
 
 /**
@@ -49,7 +56,7 @@ export function hashSecret(secret: string): string {
  * bytes, which callers that check often keep to skip the hex round trips on every request).
  */
 export function secretMatches(secret: string, storedHash: string | Buffer): boolean {
-  const a = createHash('sha256').update(secret).digest()
+  const a = sha256(secret)
   const b = typeof storedHash === 'string' ? Buffer.from(storedHash, 'hex') : storedHash
   return a.length === b.length && timingSafeEqual(a, b)
 }
