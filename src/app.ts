@@ -23,7 +23,7 @@ import { accountRoutes } from './modules/account/account.routes.js'
 import { apiKeysRoutes } from './modules/account/api-keys.routes.js'
 import { usersRoutes } from './modules/users/users.routes.js'
 import { createUsersService } from './modules/users/users.service.js'
-import { bootstrapAdmin } from './modules/users/bootstrap-admin.js'
+import { bootstrapAdmin, credentialsBlock, type AdminCredentials } from './modules/users/bootstrap-admin.js'
 import { systemRoutes } from './modules/system/system.routes.js'
 import realtimePlugin from './modules/realtime/realtime.plugin.js'
 import metricsPlugin from './modules/system/metrics.plugin.js'
@@ -42,6 +42,11 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger']
   /** Sees every route as it is registered (tests check that each one has schemas). */
   onRoute?: (route: RouteOptions) => void
+  /**
+   * Receives the first start's generated credentials (server.ts prints them once listening);
+   * by default they are printed to stdout at once.
+   */
+  onAdminCreated?: (credentials: AdminCredentials) => void
 }
 
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
@@ -113,7 +118,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   // First start: the administrator exists before any module's onReady hook runs.
   app.addHook('onReady', async () => {
-    await bootstrapAdmin({ cfg: config, prisma: app.prisma, users, apiKeys: app.apiKeys, log: app.log })
+    const { credentials } = await bootstrapAdmin({ cfg: config, db: app.db, users, apiKeys: app.apiKeys, log: app.log })
+    if (!credentials) return
+    if (opts.onAdminCreated) opts.onAdminCreated(credentials)
+    else process.stdout.write(credentialsBlock(credentials, config.publicUrl))
   })
 
   // Domain modules: each registers its own routes, sockets and services.

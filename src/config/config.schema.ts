@@ -35,6 +35,7 @@ export const ConfigSchema = Type.Object({
     Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL; without it the embedded PGlite in DATA_DIR is used' }),
   ),
   DATABASE_POOL_SIZE: Int(10, 1, 500, 'Connections in the PostgreSQL pool'),
+  DATABASE_WAIT: Int(30, 0, 3600, 'Seconds to wait at start-up for PostgreSQL to accept connections (0: fail at once)'),
   AUTO_MIGRATE: Bool(true, 'Apply pending migrations at start-up'),
   // --- security
   SOCKET_TOKEN_SECRET: Type.Optional(

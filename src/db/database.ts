@@ -11,8 +11,10 @@ import { PrismaPg } from '@prisma/adapter-pg'
 import { PrismaPGlite } from 'pglite-prisma-adapter'
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils'
 import { PrismaClient } from '../generated/prisma/client.js'
+import { StartupError, dataDirFailure } from '../lib/startup-errors.js'
 import { lockDataDir } from './data-dir-lock.js'
 import { fixPgliteAdapterFactory } from './pglite-adapter.js'
+import { waitForPostgres, type WaitLogger } from './postgres-wait.js'
 
 export type Prisma = InstanceType<typeof PrismaClient>
 
@@ -23,6 +25,11 @@ export interface Database {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>
   /** The factory the migrator needs. */
   adapterFactory: SqlMigrationAwareDriverAdapterFactory
+  /**
+   * Runs `fn` while holding a cluster-wide lock named by `key` (a PostgreSQL advisory lock held
+   * on one connection; in embedded mode the data-folder lock already makes the process alone).
+   */
+  withLock<T>(key: number, fn: () => Promise<T>): Promise<T>
   close(): Promise<void>
 }
 
@@ -30,17 +37,27 @@ export interface DatabaseOptions {
   databaseUrl?: string | undefined
   dataDir: string
   poolSize: number
+  /** Seconds to wait for PostgreSQL to accept connections (DATABASE_WAIT); default 0. */
+  waitSeconds?: number
+  log?: WaitLogger
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
-  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize) : openPglite(opts.dataDir)
+  return opts.databaseUrl ? openPostgres(opts) : openPglite(opts.dataDir)
 }
 
-async function openPostgres(url: string, poolSize: number): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: 30_000 })
+async function openPostgres(opts: DatabaseOptions): Promise<Database> {
+  const url = opts.databaseUrl!
+  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize, idleTimeoutMillis: 30_000 })
   // An idle client losing its connection emits 'error' on the pool; without a listener that
   // would crash the process. The next query gets a fresh connection.
   pool.on('error', () => {})
+  try {
+    await waitForPostgres(pool, url, opts.waitSeconds ?? 0, opts.log)
+  } catch (err) {
+    await pool.end().catch(() => {})
+    throw err
+  }
   const adapterFactory = new PrismaPg(pool)
   const prisma = new PrismaClient({ adapter: adapterFactory })
   return {
@@ -49,6 +66,19 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
     adapterFactory,
     async query<R>(sql: string, params: unknown[] = []) {
       return (await pool.query(sql, params)).rows as R[]
+    },
+    async withLock(key, fn) {
+      const client = await pool.connect()
+      try {
+        await client.query('select pg_advisory_lock($1)', [key])
+        try {
+          return await fn()
+        } finally {
+          await client.query('select pg_advisory_unlock($1)', [key])
+        }
+      } finally {
+        client.release()
+      }
     },
     async close() {
       await prisma.$disconnect()
@@ -65,7 +95,8 @@ async function openPglite(dataDir: string): Promise<Database> {
     client = await PGlite.create(join(dataDir, 'pglite'))
   } catch (err) {
     release()
-    throw err
+    // A full disk or a read-only folder: PGlite throws a bare {name:'ErrnoError', errno} object.
+    throw dataDirFailure(dataDir, err) ?? (err instanceof Error ? err : new StartupError(`the embedded database in ${dataDir} could not be opened: ${JSON.stringify(err)}`, 74))
   }
   const adapterFactory = fixPgliteAdapterFactory(new PrismaPGlite(client))
   const prisma = new PrismaClient({ adapter: adapterFactory })
@@ -76,6 +107,7 @@ async function openPglite(dataDir: string): Promise<Database> {
     async query<R>(sql: string, params: unknown[] = []) {
       return (await client.query<R>(sql, params)).rows
     },
+    withLock: (_key, fn) => fn(),
     async close() {
       await prisma.$disconnect()
       await client.close()

@@ -58,3 +58,18 @@ export function loggerOptions(cfg: Pick<Config, 'LOG_LEVEL' | 'LOG_PRETTY'>): Fa
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
   }
 }
+
+/**
+ * Writes plain text to stdout in order with the log lines already written. pino's default
+ * destination writes asynchronously, so a direct `process.stdout.write` can overtake lines logged
+ * just before it; text written through the same stream cannot. pino keeps the stream under a
+ * private symbol (pino itself is not a dependency of ours, fastify's is used), found here by its
+ * description; any other logger set-up (a transport, a test stream) gets process.stdout.
+ */
+export function writeAfterLogs(log: object, text: string): void {
+  const key = Object.getOwnPropertySymbols(Object.getPrototypeOf(log) ?? {}).concat(Object.getOwnPropertySymbols(log))
+    .find((s) => s.description === 'pino.stream')
+  const stream = key ? (log as Record<symbol, { fd?: number; write?: (s: string) => boolean }>)[key] : undefined
+  if (stream?.fd === 1 && typeof stream.write === 'function') stream.write(text)
+  else process.stdout.write(text)
+}

@@ -7,9 +7,16 @@ import { RedisBroker } from '../realtime/redis-broker.js'
 const Health = Type.Object({ status: Type.String() })
 const Ready = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) })
 
+/**
+ * Probes arrive every few seconds from orchestrators and load balancers: their request lines
+ * stay below info so they do not drown the log (a failed readiness check still logs a warning).
+ */
+const PROBE_LOG_LEVEL = 'warn'
+
 export const systemRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/health', {
     schema: { summary: 'Liveness: the process answers', tags: ['operations'], response: { 200: Health } },
+    logLevel: PROBE_LOG_LEVEL,
     config: { rateLimit: false },
     handler: async () => ({ status: 'ok' }),
   })
@@ -21,6 +28,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/ready', {
     schema: { summary: 'Readiness: the database answers (503 if not); Redis reported as degraded', tags: ['operations'], response: { 200: Ready, 503: Ready } },
+    logLevel: PROBE_LOG_LEVEL,
     handler: async (request, reply) => {
       const checks: Record<string, string> = {}
       try {

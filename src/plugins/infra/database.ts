@@ -41,16 +41,13 @@ export default fp(
     const cfg = app.config
     const log = app.log.child({ module: 'database' })
     const started = performance.now()
-    const db = await openDatabase({ databaseUrl: cfg.DATABASE_URL, dataDir: cfg.DATA_DIR, poolSize: cfg.DATABASE_POOL_SIZE })
+    const db = await openDatabase({
+      databaseUrl: cfg.DATABASE_URL, dataDir: cfg.DATA_DIR, poolSize: cfg.DATABASE_POOL_SIZE, waitSeconds: cfg.DATABASE_WAIT, log,
+    })
     try {
       if (cfg.AUTO_MIGRATE && !(await upToDate(db))) {
-        const { applied } = await applyMigrations({
-          adapterFactory: db.adapterFactory,
-          migrationsDir: MIGRATIONS_DIR,
-          schemaPath: SCHEMA_PATH,
-          log,
-        })
-        if (applied.length > 0) log.info({ applied }, 'applied %d migration(s)', applied.length)
+        // applyMigrations logs its one line (what it applied, or that the schema is current).
+        await applyMigrations({ adapterFactory: db.adapterFactory, migrationsDir: MIGRATIONS_DIR, schemaPath: SCHEMA_PATH, log })
       }
     } catch (err) {
       await db.close()
