@@ -24,6 +24,7 @@ const PROBE = join(ROOT, 'bench', 'lib', 'memory-probe.mjs')
 interface Probe extends MemorySnapshot {
   arrayBuffers: number
   spaces: Record<string, number>
+  heap: { physical: number; committed: number; malloced: number; peakMalloced: number }
   snapshot: string | null
 }
 
@@ -54,7 +55,8 @@ function mappings(pid: number): Array<[string, number]> {
     if (!rss) continue
     const bytes = Number(rss[1]) * 1024
     if (name.startsWith('[anon ')) {
-      if (bytes >= 1048576) anon.push([name, bytes])
+      // Large reservations (WebAssembly memories, V8's pointer cage) are listed whatever they hold.
+      if (bytes >= 1048576 || size >= 2 ** 30) anon.push([name, bytes])
       by.set('[anon, all]', (by.get('[anon, all]') ?? 0) + bytes)
     } else by.set(name, (by.get(name) ?? 0) + bytes)
   }
@@ -105,9 +107,10 @@ async function measure(label: string, args: string[], env: NodeJS.ProcessEnv, sn
     log(`\n### ${label}`)
     log(`  RSS ${mb(statusKb(pid, 'VmRSS'))} = anonymous ${mb(statusKb(pid, 'RssAnon'))} + file-backed ${mb(statusKb(pid, 'RssFile'))} + shared ${mb(statusKb(pid, 'RssShmem'))}; threads ${readdirSync(`/proc/${pid}/task`).length}`)
     log(`  V8 heap used ${mb(p.heapUsed)}: ${Object.entries(p.spaces).filter(([, v]) => v > 0).map(([k, v]) => `${k.replace('_space', '')} ${mb(v)}`).join(', ')}`)
+    log(`  V8 heap resident ${mb(p.heap.physical)} (committed ${mb(p.heap.committed)}); V8's own malloc ${mb(p.heap.malloced)} (peak ${mb(p.heap.peakMalloced)})`)
     log(`  external ${mb(p.external)} (ArrayBuffers ${mb(p.arrayBuffers)})`)
     log('  largest mappings (RSS):')
-    for (const [k, v] of mappings(pid).slice(0, 14)) log(`    ${k.replace(ROOT, '').padEnd(70)} ${mb(v)}`)
+    for (const [k, v] of mappings(pid).slice(0, 18)) log(`    ${k.replace(ROOT, '').padEnd(70)} ${mb(v)}`)
     if (snapDir) {
       writeFileSync(join(snapDir, 'take'), '')
       const s = (await memorySnapshot(pid, 300_000)) as Probe

@@ -18,11 +18,13 @@ process.on('SIGUSR2', () => {
   }
   const m = process.memoryUsage()
   const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.space_used_size]))
+  const h = v8.getHeapStatistics()
+  const heap = { physical: h.total_physical_size, committed: h.total_heap_size, malloced: h.malloced_memory, peakMalloced: h.peak_malloced_memory }
   // Only when asked for (a file named `take` in the directory): writing a snapshot allocates
   // ~100 MB natively, which would show in any RSS reading taken after it.
   const dir = process.env.BENCH_HEAP_SNAPSHOT_DIR
   const snapshot = dir && existsSync(join(dir, 'take')) ? v8.writeHeapSnapshot(join(dir, `wirehub-${process.pid}.heapsnapshot`)) : null
-  writeFileSync(join(tmpdir(), `wirehub-bench-mem-${process.pid}.json`), JSON.stringify({ heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss, spaces, snapshot }))
+  writeFileSync(join(tmpdir(), `wirehub-bench-mem-${process.pid}.json`), JSON.stringify({ heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss, spaces, heap, snapshot }))
 })
 
 const ppid = Number(process.env.BENCH_PARENT_PID)
