@@ -89,6 +89,12 @@ export const ConfigSchema = Type.Object({
   // --- IoT channels
   DEVICE_OFFLINE_AFTER: Int(60, 1, 86_400, 'Seconds of silence after which a device is offline'),
   TELEMETRY_MAX_READINGS: Int(1000, 1, 100_000, 'Most readings in one ingestion request'),
+  TELEMETRY_RETENTION: Int(30, 0, 36_500, 'Days telemetry (readings and their rollups) is kept; 0 keeps it forever. A device may override it (telemetry_retention_days)'),
+  TELEMETRY_PARTITIONS_AHEAD: Int(3, 1, 60, 'Daily telemetry partitions created ahead of today'),
+  ACTIVITY_RETENTION: Int(90, 0, 36_500, 'Days server activity logs are kept; 0 keeps them forever'),
+  DEVICE_EVENTS_RETENTION: Int(90, 0, 36_500, 'Days device status events are kept; 0 keeps them forever'),
+  RESOLVED_ALERTS_RETENTION: Int(90, 0, 36_500, 'Days resolved alerts are kept after they were resolved; 0 keeps them forever'),
+  RETENTION_INTERVAL: Int(3600, 10, 86_400, 'Seconds between retention and partition-maintenance runs (also run at start-up)'),
   SYSTEM_STATUS_INTERVAL: Int(5, 1, 3600, 'Default period of system_status_update in seconds'),
   // --- MQTT ingestion and device commands
   MQTT_ENABLED: Bool(true, 'Serve devices over MQTT: the embedded broker, or the external broker of MQTT_URL'),

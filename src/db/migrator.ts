@@ -27,6 +27,7 @@ import type {
   SqlMigrationAwareDriverAdapterFactory,
 } from '@prisma/driver-adapter-utils'
 import type pg from 'pg'
+import { isUnmanagedTable } from './unmanaged-tables.js'
 import { fixPgliteAdapterFactory, isPgliteAdapterFactory, toDriverAdapterError } from './pglite-adapter.js'
 import {
   SchemaEngineError,
@@ -125,6 +126,22 @@ export async function readMigrationsDir(migrationsDir: string): Promise<Migratio
     shadowDbInitScript: '',
     migrationDirectories,
   }
+}
+
+/**
+ * The script without the statements that concern only tables wirehub manages outside Prisma
+ * (src/db/unmanaged-tables.ts): the engine, comparing with schema.prisma, proposes to drop them.
+ * The engine separates statements with blank lines; a block is left out when every table (or
+ * index of a table) it names is unmanaged.
+ */
+export function withoutUnmanaged(sql: string): string {
+  const blocks = sql.split(/\n\s*\n/)
+  const kept = blocks.filter((block) => {
+    const names = [...block.matchAll(/\b(?:TABLE|ON|INTO|REFERENCES|INDEX)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"([^"]+)"/gi)].map((m) => m[1]!)
+    if (names.length === 0) return true
+    return !names.every((n) => isUnmanagedTable(n) || isUnmanagedTable(n.replace(/_[a-z0-9_]*_(idx|key|pkey|fkey)$/, '')))
+  })
+  return kept.join('\n\n')
 }
 
 /** Whether a migration script does nothing (only comments and whitespace). */
@@ -385,8 +402,8 @@ export async function diffMigrationsToSchema(migrationsDir: string, schemaText: 
     const list = await readMigrationsDir(migrationsDir)
     // The engine reads the provider from the lockfile; a folder without one is a PostgreSQL one.
     const lockfile = { ...list.lockfile, content: list.lockfile.content ?? MIGRATION_LOCK_CONTENT }
-    return await withThrowawayEngine((engine) =>
-      engine.diffScript({ tag: 'migrations', ...list, lockfile }, datamodelTarget(schemaText)),
+    return withoutUnmanaged(
+      await withThrowawayEngine((engine) => engine.diffScript({ tag: 'migrations', ...list, lockfile }, datamodelTarget(schemaText))),
     )
   } catch (err) {
     throw toMigrationError(err, 'diffing migrations against the schema')
@@ -403,10 +420,12 @@ export async function diffDatabaseToSchema(
   log: MigrationLogger = silentLogger,
 ): Promise<string> {
   try {
-    return await withEngine(adapterFactory, { log }, (engine) =>
-      engine.diffScript(
-        { tag: 'schemaDatasource', files: [{ path: SCHEMA_FILE, content: schemaText }], configDir: process.cwd() },
-        datamodelTarget(schemaText),
+    return withoutUnmanaged(
+      await withEngine(adapterFactory, { log }, (engine) =>
+        engine.diffScript(
+          { tag: 'schemaDatasource', files: [{ path: SCHEMA_FILE, content: schemaText }], configDir: process.cwd() },
+          datamodelTarget(schemaText),
+        ),
       ),
     )
   } catch (err) {

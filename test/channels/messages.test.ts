@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap'
 import { Compile } from 'typebox/compile'
 import type { TSchema } from 'typebox'
-import { DeviceStatusUpdateMessage, TelemetryUpdateMessage, deviceStatusCodec, telemetryCodec } from '../../src/modules/devices/devices.messages.js'
+import { DeviceStatusUpdateMessage, TelemetryUpdateMessage, deviceStatusCodec, telemetryCodec, telemetryVariant } from '../../src/modules/devices/devices.messages.js'
 import { AlertMessage, alertCodec } from '../../src/modules/alerts/alerts.messages.js'
 import { SystemStatusMessage, systemStatusCodec } from '../../src/modules/system/system-status.codec.js'
 import { buildAsyncApi } from '../../src/modules/system/asyncapi.js'
@@ -23,8 +23,11 @@ function conforms(tt: Test, schema: TSchema, frame: unknown, name: string) {
 
 t.test('each codec sends what its message schema says', async (tt) => {
   const ts = '2026-01-01T00:00:00.000Z'
-  conforms(tt, TelemetryUpdateMessage, frameOf(telemetryCodec, { device_id: 1, telemetry: { t: { value: 1.5, unit: 'C', timestamp: ts }, h: { value: 2, unit: null, timestamp: ts } } }), 'telemetry_update')
-  conforms(tt, TelemetryUpdateMessage, frameOf(telemetryCodec, { device_id: 1, telemetry: { t: { value: 1.5, unit: 'C', timestamp: ts } } }, 't'), 'telemetry_update (subset)')
+  conforms(tt, TelemetryUpdateMessage, frameOf(telemetryCodec, { device_id: 1, offset: 7, telemetry: { t: { value: 1.5, unit: 'C', timestamp: ts }, h: { value: 2, unit: null, timestamp: ts } } }), 'telemetry_update')
+  conforms(tt, TelemetryUpdateMessage, frameOf(telemetryCodec, { device_id: 1, offset: 7, telemetry: { t: { value: 1.5, unit: 'C', timestamp: ts } } }, 't'), 'telemetry_update (subset)')
+  const withOffset = frameOf(telemetryCodec, { device_id: 1, offset: 7, telemetry: { t: { value: 1.5, unit: 'C', timestamp: ts } } }, telemetryVariant(['t'], true))
+  conforms(tt, TelemetryUpdateMessage, withOffset, 'telemetry_update (with offset)')
+  tt.equal((withOffset as { offset: number }).offset, 7)
   conforms(tt, DeviceStatusUpdateMessage, frameOf(deviceStatusCodec, { device_id: 1, old_status: 'offline', new_status: 'online', timestamp: ts, reason: null, metadata: { last_seen: ts } }), 'device_status_update')
   conforms(
     tt,

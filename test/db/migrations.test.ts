@@ -1,6 +1,8 @@
 /**
  * The migration tooling (src/db/migrator.ts) on embedded PGlite and real PostgreSQL:
- *  - the committed migrations produce exactly prisma/schema.prisma (empty diff);
+ *  - the committed migrations produce exactly prisma/schema.prisma (empty diff), except the
+ *    tables wirehub manages outside Prisma (src/db/unmanaged-tables.ts: partitioned telemetry
+ *    and its rollups), which the diff leaves out — and only those: other drift still shows;
  *  - applying twice applies nothing the second time;
  *  - scripts with `;` inside strings and `$$` bodies run whole;
  *  - a broken migration rejects with a clear MigrationError, is recorded as failed in
@@ -23,6 +25,7 @@ import {
   diffMigrationsToSchema,
   diffSchemas,
   isEmptyMigrationScript,
+  withoutUnmanaged,
   type MigrationLogger,
 } from '../../src/db/migrator.js'
 
@@ -108,6 +111,11 @@ async function migrationSuite(
 
     const drift = await diffDatabaseToSchema(factory(), schema)
     tt.ok(isEmptyMigrationScript(drift), 'database after migrations == schema.prisma', { diff: brief(drift) })
+    const [parted] = await db.rows<{ kind: string; parts: number }>(
+      `SELECT c.relkind::text AS kind, (SELECT count(*)::int FROM pg_inherits i WHERE i.inhparent = c.oid) AS parts FROM pg_class c WHERE c.relname = 'telemetry'`,
+    )
+    tt.equal(parted?.kind, 'p', 'telemetry is a partitioned table')
+    tt.ok((parted?.parts ?? 0) >= 5, 'with the default partition and one per day from today to three days ahead')
 
     const second = await applyMigrations({ adapterFactory: factory(), migrationsDir: MIGRATIONS_DIR, schemaPath: SCHEMA_PATH, log: memoryLog() })
     tt.same(second.applied, [], 'second run applies nothing')
@@ -182,6 +190,23 @@ t.test('schema diffs', async (t) => {
     pending: brief(pending),
   })
   await t.rejects(diffSchemas(null, 'model Broken {'), MigrationError, 'an invalid schema rejects')
+})
+
+t.test('the drift check leaves out unmanaged tables, and only them', async (t) => {
+  const script = [
+    '-- DropTable\nDROP TABLE "telemetry";',
+    '-- DropTable\nDROP TABLE "telemetry_1m";',
+    '-- DropIndex\nDROP INDEX "telemetry_1h_bucket_idx";',
+    '-- DropTable\nDROP TABLE "telemetry_p20261202";',
+    '-- DropTable\nDROP TABLE "users";',
+    '-- AlterTable\nALTER TABLE "devices" ADD COLUMN "x" INTEGER;',
+    '-- CreateTable\nCREATE TABLE "telemetry_notes" ("id" INTEGER);',
+  ].join('\n\n')
+  const kept = withoutUnmanaged(script)
+  t.notMatch(kept, /"telemetry"|"telemetry_1m"|telemetry_1h_bucket_idx|telemetry_p20261202/, 'unmanaged tables are left out')
+  t.match(kept, /DROP TABLE "users"/, 'a managed table still shows')
+  t.match(kept, /ALTER TABLE "devices"/, 'a managed change still shows')
+  t.match(kept, /"telemetry_notes"/, 'a table merely named like telemetry is not unmanaged')
 })
 
 t.test('PGlite', async (t) => {

@@ -14,7 +14,7 @@ import type { DevicesModule } from '../devices/devices.plugin.js'
 import type { AlertsModule } from '../alerts/alerts.plugin.js'
 import { SystemStatusSampler, createSystemStatusPublisher, type SystemStatusPublisher } from '../system/system-status.js'
 
-export interface Iot extends Omit<DevicesModule, 'telemetryEvents'>, AlertsModule {
+export interface Iot extends Pick<DevicesModule, 'directory' | 'status' | 'devices' | 'writer' | 'ingest'>, AlertsModule {
   system: SystemStatusPublisher
   registry: ChannelRegistry
 }

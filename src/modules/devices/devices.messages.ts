@@ -22,6 +22,7 @@ export const TelemetryUpdateMessage = Type.Object({
   type: Type.Literal('telemetry_update'),
   channel: Type.Literal('telemetry'),
   device_id: Type.Integer(),
+  offset: Type.Optional(Type.Integer({ description: "the reading's offset, per device, increasing by one per stored reading; only on subscriptions that asked for history or offsets (resume with `history.since_offset`)" })),
   telemetry: Type.Record(Type.String(), MetricSampleSchema, { description: 'metric name → reading (only the subscribed metrics)' }),
 })
 
@@ -38,6 +39,7 @@ export const DeviceStatusUpdateMessage = Type.Object({
 
 export interface TelemetryPayload {
   device_id: number
+  offset: number
   telemetry: Record<string, MetricSample>
 }
 
@@ -61,11 +63,22 @@ function pick<T>(all: Record<string, T>, variant: string): Record<string, T> | n
 export const telemetryCodec: Codec = {
   encode(payload, variant) {
     const p = payload as TelemetryPayload
-    const telemetry = pick<MetricSample>(p.telemetry, variant)
+    const withOffset = variant.startsWith(OFFSET_VARIANT)
+    const telemetry = pick<MetricSample>(p.telemetry, withOffset ? variant.slice(OFFSET_VARIANT.length) : variant)
     if (!telemetry) return null
-    return JSON.stringify({ type: 'telemetry_update', channel: 'telemetry', device_id: p.device_id, telemetry })
+    if (!withOffset) return JSON.stringify({ type: 'telemetry_update', channel: 'telemetry', device_id: p.device_id, telemetry })
+    return JSON.stringify({ type: 'telemetry_update', channel: 'telemetry', device_id: p.device_id, offset: p.offset, telemetry })
   },
 }
+
+/**
+ * Variant prefix of subscribers that asked for offsets (history-then-live subscriptions): their
+ * frames carry `offset`; others get the seed's message unchanged.
+ */
+export const OFFSET_VARIANT = '+offset|'
+
+/** The hub variant of a telemetry subscription. */
+export const telemetryVariant = (metrics: readonly string[] | undefined, withOffset: boolean) => (withOffset ? OFFSET_VARIANT : '') + (metrics?.join(',') ?? '')
 
 export const deviceStatusCodec: Codec = {
   encode(payload) {

@@ -11,6 +11,8 @@ import { applicationDevicesRoutes, clientDevicesRoutes } from './devices.routes.
 import { registerDeviceCodecs } from './devices.messages.js'
 import { TelemetryWriter } from './telemetry.writer.js'
 import { TelemetryEvents } from './telemetry.events.js'
+import { createMetricCatalogue, type MetricCatalogue } from './metric-catalogue.js'
+import { createTelemetryRetention, type TelemetryRetention } from './telemetry.retention.js'
 import { createIngestService, type IngestService } from './telemetry.ingest.js'
 import { historyRoutes, ingestRoutes } from './telemetry.routes.js'
 
@@ -21,6 +23,8 @@ export interface DevicesModule {
   writer: TelemetryWriter
   ingest: IngestService
   telemetryEvents: TelemetryEvents
+  catalogue: MetricCatalogue
+  retention: TelemetryRetention
 }
 
 declare module 'fastify' {
@@ -37,12 +41,24 @@ export default fp(
 
     const directory = createDeviceDirectory({ prisma: app.prisma })
     const status = createDeviceStatusService({ prisma: app.prisma, db: app.db, hub: app.hub, log, offlineAfterSec: cfg.DEVICE_OFFLINE_AFTER })
-    const devices = createDevicesService({ prisma: app.prisma, directory, status })
+    const catalogue = createMetricCatalogue({ db: app.db, log })
+    const devices = createDevicesService({ prisma: app.prisma, directory, status, catalogue })
     // Two statements in flight keep the pool busy while the next group forms.
     const writer = new TelemetryWriter(app.db, Math.max(1, Math.min(4, cfg.DATABASE_POOL_SIZE - 1)))
     const telemetryEvents = new TelemetryEvents(log)
-    const ingest = createIngestService({ hub: app.hub, writer, status, events: telemetryEvents })
-    app.decorate('devices', { directory, status, devices, writer, ingest, telemetryEvents })
+    const ingest = createIngestService({ hub: app.hub, writer, status, events: telemetryEvents, catalogue, maxReadings: cfg.TELEMETRY_MAX_READINGS })
+    const retention = createTelemetryRetention({
+      db: app.db,
+      log,
+      options: {
+        telemetryDays: cfg.TELEMETRY_RETENTION,
+        partitionsAhead: cfg.TELEMETRY_PARTITIONS_AHEAD,
+        activityDays: cfg.ACTIVITY_RETENTION,
+        deviceEventsDays: cfg.DEVICE_EVENTS_RETENTION,
+        resolvedAlertsDays: cfg.RESOLVED_ALERTS_RETENTION,
+      },
+    })
+    app.decorate('devices', { directory, status, devices, writer, ingest, telemetryEvents, catalogue, retention })
 
     await app.register(ingestRoutes, { directory, ingest })
     await app.register(
@@ -63,8 +79,10 @@ export default fp(
 
     app.addHook('onReady', async () => {
       await status.start()
+      await retention.start(cfg.RETENTION_INTERVAL)
     })
     app.addHook('onClose', async () => {
+      await retention.stop()
       await writer.drained()
       await status.stop()
     })

@@ -18,7 +18,12 @@ export const DeviceAttributes = Type.Object({
   name: Type.String(),
   type: Type.String(),
   metadata: Type.Record(Type.String(), Type.Unknown()),
-  units: Type.Record(Type.String(), Type.String()),
+  units: Type.Record(Type.String(), Type.String(), { description: 'learned from posted readings, overridden by the units the owner set' }),
+  metrics: Type.Array(
+    Type.Object({ name: Type.String(), unit: Type.Union([Type.String(), Type.Null()]), first_seen_at: Type.String({ format: 'date-time' }), last_seen_at: Type.String({ format: 'date-time' }) }),
+    { description: 'the metrics this device has posted (last_seen_at refreshed about once a minute)' },
+  ),
+  telemetry_retention_days: Type.Union([Type.Integer(), Type.Null()], { description: 'days its telemetry is kept; null: TELEMETRY_RETENTION' }),
   status: Type.String(),
   status_reason: Type.Union([Type.String(), Type.Null()]),
   last_seen_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
@@ -33,6 +38,7 @@ export const CreateDeviceBody = Type.Object(
     type: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     metadata: Type.Optional(Metadata),
     units: Type.Optional(Units),
+    telemetry_retention_days: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 36_500 }), Type.Null()], { description: 'days this device’s telemetry is kept (0: forever); null: TELEMETRY_RETENTION' })),
   },
   { additionalProperties: false },
 )
@@ -43,6 +49,7 @@ export const UpdateDeviceBody = Type.Object(
     type: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     metadata: Type.Optional(Metadata),
     units: Type.Optional(Units),
+    telemetry_retention_days: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 36_500 }), Type.Null()], { description: 'days this device’s telemetry is kept (0: forever); null: TELEMETRY_RETENTION' })),
     status: Type.Optional(
       Type.Union([Type.Literal('maintenance'), Type.Literal('warning'), Type.Literal('online'), Type.Literal('offline')], {
         description: "maintenance or warning (sticky until cleared); online or offline clears them (the device's liveness decides which)",
@@ -71,48 +78,62 @@ export const DeviceListQuery = Type.Object({
 
 export const Sample = Type.Object(
   {
-    value: Type.Number({ description: 'finite number' }),
-    unit: Type.Optional(Type.String({ maxLength: 32 })),
-    timestamp: Type.Optional(Type.String({ format: 'date-time', maxLength: 40, description: 'ISO 8601; server time when absent' })),
+    value: Type.Number({ description: 'finite number, at most 1e300 in magnitude' }),
+    unit: Type.Optional(Type.String({ maxLength: 32, description: 'no control characters' })),
+    timestamp: Type.Optional(Type.String({ format: 'date-time', maxLength: 40, description: 'ISO 8601, 1970 to one day ahead; server time when absent' })),
   },
   { additionalProperties: false },
 )
 
-export const TelemetryMap = Type.Record(Type.String({ pattern: METRIC_PATTERN }), Sample, {
+const SampleOrNumber = Type.Union([Sample, Type.Number({ description: 'shorthand for {"value": n}' })])
+
+export const TelemetryMap = Type.Record(Type.String({ pattern: METRIC_PATTERN }), SampleOrNumber, {
   minProperties: 1,
   maxProperties: MAX_METRICS_PER_READING,
   additionalProperties: false,
 })
 
+/**
+ * Documents the accepted forms; ingestion checks bodies itself (telemetry.normalize.ts), so the
+ * 400 names the exact field whatever the form.
+ */
 export function ingestBodySchema(maxReadings: number) {
-  return Type.Object(
-    {
-      telemetry: Type.Optional(TelemetryMap),
-      readings: Type.Optional(
-        Type.Array(
-          Type.Object(
-            {
-              telemetry: TelemetryMap,
-              timestamp: Type.Optional(Type.String({ format: 'date-time', maxLength: 40, description: 'default for this reading’s metrics' })),
-            },
-            { additionalProperties: false },
+  return Type.Union(
+    [
+      Type.Object({ telemetry: TelemetryMap }, { additionalProperties: false, title: 'one reading', description: '{"telemetry":{"temperature":{"value":25,"unit":"C"}}} or {"telemetry":{"temperature":25}}' }),
+      Type.Object(
+        {
+          readings: Type.Array(
+            Type.Object(
+              {
+                telemetry: TelemetryMap,
+                timestamp: Type.Optional(Type.String({ format: 'date-time', maxLength: 40, description: 'default for this reading’s metrics' })),
+              },
+              { additionalProperties: false },
+            ),
+            { minItems: 1, maxItems: maxReadings },
           ),
-          { minItems: 1, maxItems: maxReadings },
-        ),
+        },
+        { additionalProperties: false, title: 'a batch' },
       ),
-    },
-    { additionalProperties: false, description: 'Either one reading (`telemetry`) or a batch (`readings`)' },
+      Type.Record(Type.String({ pattern: METRIC_PATTERN }), SampleOrNumber, {
+        minProperties: 1,
+        maxProperties: MAX_METRICS_PER_READING,
+        title: 'flat (ThingsBoard style)',
+        description: '{"temperature":25,"humidity":40}: one reading; `telemetry` and `readings` are not metric names',
+      }),
+    ],
+    { description: 'One reading (`telemetry`), a batch (`readings`), or flat metric → value pairs' },
   )
-}
-
-export interface IngestBody {
-  telemetry?: Record<string, { value: number; unit?: string; timestamp?: string }>
-  readings?: Array<{ telemetry: Record<string, { value: number; unit?: string; timestamp?: string }>; timestamp?: string }>
 }
 
 export const IngestReceipt = Type.Object({
   object: Type.Literal('telemetry_receipt'),
-  attributes: Type.Object({ device_id: Type.Integer(), readings: Type.Integer(), stored: Type.Integer() }),
+  attributes: Type.Object({
+    device_id: Type.Integer(),
+    readings: Type.Integer(),
+    stored: Type.Integer({ description: 'metric values stored' }),
+  }),
 })
 
 export const HistoryQuery = Type.Object({
@@ -121,7 +142,10 @@ export const HistoryQuery = Type.Object({
   to: Type.Optional(Type.String({ format: 'date-time', description: 'exclusive' })),
   limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
   interval: Type.Optional(
-    Type.String({ pattern: '^[0-9]{1,7}(s|m|h|d)?$', description: 'bucket size (e.g. 60s, 5m, 1h); returns min/max/avg per bucket and metric' }),
+    Type.String({
+      pattern: '^[0-9]{1,7}(s|m|h|d)?$',
+      description: 'bucket size (e.g. 60s, 5m, 1h); returns min/max/avg/count/last per bucket and metric. Whole hours read the 1-hour rollup, whole minutes the 1-minute rollup (edge buckets whole), other sizes raw readings',
+    }),
   ),
 })
 
@@ -139,4 +163,13 @@ export const BucketAttributes = Type.Object({
   max: Type.Number(),
   avg: Type.Number(),
   count: Type.Integer(),
+  last: Type.Number({ description: 'the latest value in the bucket' }),
+})
+
+export const LatestAttributes = Type.Object({
+  metric: Type.String(),
+  value: Type.Number(),
+  unit: Type.Union([Type.String(), Type.Null()]),
+  timestamp: Type.String({ format: 'date-time' }),
+  offset: Type.Integer(),
 })

@@ -9,6 +9,7 @@ import type { DeviceDirectory } from './device-directory.js'
 import { unitsOf } from './device-directory.js'
 import { generateDeviceKey } from './device-key.js'
 import type { DeviceStatusService } from './device-status.service.js'
+import type { MetricCatalogue } from './metric-catalogue.js'
 
 /** Most devices one user may own (a guard against runaway scripts). */
 export const MAX_DEVICES_PER_USER = 10_000
@@ -24,8 +25,10 @@ export interface DeviceRecord {
   status: string
   statusReason: string | null
   lastSeenAt: Date | null
+  telemetryRetentionDays: number | null
   createdAt: Date
   updatedAt: Date
+  metrics?: Array<{ metric: string; unit: string | null; firstSeenAt: Date; lastSeenAt: Date }>
 }
 
 export interface DeviceInput {
@@ -33,15 +36,19 @@ export interface DeviceInput {
   type?: string | undefined
   metadata?: Record<string, unknown> | undefined
   units?: Record<string, string> | undefined
+  telemetry_retention_days?: number | null | undefined
 }
 
 type JsonInput = Parameters<Prisma['device']['create']>[0]['data']['metadata']
 
-export function createDevicesService(deps: { prisma: Prisma; directory: DeviceDirectory; status: DeviceStatusService }) {
-  const { prisma, directory, status } = deps
+/** The learned catalogue comes with every device read. */
+const withMetrics = { metrics: { orderBy: { metric: 'asc' as const } } }
+
+export function createDevicesService(deps: { prisma: Prisma; directory: DeviceDirectory; status: DeviceStatusService; catalogue: MetricCatalogue }) {
+  const { prisma, directory, status, catalogue } = deps
 
   async function owned(id: number, userId: number | null) {
-    const row = await prisma.device.findUnique({ where: { id } })
+    const row = await prisma.device.findUnique({ where: { id }, include: withMetrics })
     if (!row || (userId !== null && row.ownerId !== userId)) throw new NotFound()
     return row
   }
@@ -53,13 +60,19 @@ export function createDevicesService(deps: { prisma: Prisma; directory: DeviceDi
     const st = known ? (live.status(row.id) ?? row.status) : row.status
     const seen = known ? live.lastSeen(row.id) : null
     const lastSeen = seen !== null ? new Date(seen) : row.lastSeenAt
+    const metrics = row.metrics ?? []
+    // Units the device posted, overridden by the ones its owner set.
+    const learned: Record<string, string> = {}
+    for (const m of metrics) if (m.unit !== null) learned[m.metric] = m.unit
     return {
       id: row.id,
       owner_id: row.ownerId,
       name: row.name,
       type: row.type,
       metadata: (row.metadata && typeof row.metadata === 'object' && !Array.isArray(row.metadata) ? row.metadata : {}) as Record<string, unknown>,
-      units: unitsOf(row.units),
+      units: { ...learned, ...unitsOf(row.units) },
+      metrics: metrics.map((m) => ({ name: m.metric, unit: m.unit, first_seen_at: m.firstSeenAt.toISOString(), last_seen_at: m.lastSeenAt.toISOString() })),
+      telemetry_retention_days: row.telemetryRetentionDays,
       status: st,
       status_reason: row.statusReason,
       last_seen_at: lastSeen ? lastSeen.toISOString() : null,
@@ -75,7 +88,7 @@ export function createDevicesService(deps: { prisma: Prisma; directory: DeviceDi
     async list(ownerId: number | null, q: { page: number; per_page: number }) {
       const where = ownerId === null ? {} : { ownerId }
       const [rows, total] = await Promise.all([
-        prisma.device.findMany({ where, orderBy: { id: 'asc' }, skip: (q.page - 1) * q.per_page, take: q.per_page }),
+        prisma.device.findMany({ where, orderBy: { id: 'asc' }, skip: (q.page - 1) * q.per_page, take: q.per_page, include: withMetrics }),
         prisma.device.count({ where }),
       ])
       return { rows, total }
@@ -95,6 +108,7 @@ export function createDevicesService(deps: { prisma: Prisma; directory: DeviceDi
           type: input.type ?? 'generic',
           metadata: (input.metadata ?? {}) as JsonInput,
           units: (input.units ?? {}) as JsonInput,
+          telemetryRetentionDays: input.telemetry_retention_days ?? null,
           keyIdentifier: key.identifier,
           keySecretHash: key.secretHash,
         },
@@ -112,13 +126,15 @@ export function createDevicesService(deps: { prisma: Prisma; directory: DeviceDi
           ...(input.type !== undefined ? { type: input.type } : {}),
           ...(input.metadata !== undefined ? { metadata: input.metadata as JsonInput } : {}),
           ...(input.units !== undefined ? { units: input.units as JsonInput } : {}),
+          ...(input.telemetry_retention_days !== undefined ? { telemetryRetentionDays: input.telemetry_retention_days } : {}),
         },
+        include: withMetrics,
       })
       const info = directory.remember(row)
       if (input.status !== undefined) {
         const manual = input.status === 'maintenance' || input.status === 'warning' ? input.status : null
         await status.setManual(info, manual, input.status_reason)
-        return (await prisma.device.findUnique({ where: { id } })) ?? row
+        return (await prisma.device.findUnique({ where: { id }, include: withMetrics })) ?? row
       }
       return row
     },
@@ -127,7 +143,7 @@ export function createDevicesService(deps: { prisma: Prisma; directory: DeviceDi
     async rotateKey(id: number, userId: number) {
       await owned(id, userId)
       const key = generateDeviceKey()
-      const row = await prisma.device.update({ where: { id }, data: { keyIdentifier: key.identifier, keySecretHash: key.secretHash } })
+      const row = await prisma.device.update({ where: { id }, data: { keyIdentifier: key.identifier, keySecretHash: key.secretHash }, include: withMetrics })
       directory.invalidate(id)
       directory.remember(row)
       return { row, key: key.key }
@@ -135,9 +151,11 @@ export function createDevicesService(deps: { prisma: Prisma; directory: DeviceDi
 
     async remove(id: number, userId: number) {
       await owned(id, userId)
+      // The database removes its telemetry and rollups (a trigger) and everything else (cascades).
       await prisma.device.delete({ where: { id } })
       directory.invalidate(id)
       status.forget(id)
+      catalogue.forget(id)
     },
   }
 }

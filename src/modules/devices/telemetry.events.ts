@@ -17,6 +17,8 @@ export interface TelemetryStored {
   readings: ReadonlyArray<Record<string, MetricSample>>
   /** When they were stored (ms since the epoch). */
   at: number
+  /** Offset of the first reading; reading i has firstOffset + i. */
+  firstOffset: number
 }
 
 export type TelemetryStoredListener = (event: TelemetryStored) => void | Promise<void>

@@ -12,10 +12,19 @@ import { FailureLimiter } from '../../lib/failure-limiter.js'
 import type { DeviceDirectory, DeviceInfo } from './device-directory.js'
 import { deviceKeyFromHeader, deviceSecretMatches } from './device-key.js'
 import type { DevicesService } from './devices.service.js'
-import { BucketAttributes, DeviceParams, HistoryQuery, IngestReceipt, ReadingAttributes, ingestBodySchema, type IngestBody } from './devices.schemas.js'
+import { BucketAttributes, DeviceParams, HistoryQuery, IngestReceipt, LatestAttributes, ReadingAttributes, ingestBodySchema } from './devices.schemas.js'
 import type { IngestService } from './telemetry.ingest.js'
-import { telemetryHistory, telemetryBuckets, parseInterval } from './telemetry.history.js'
+import { latestValues, telemetryHistory, telemetryBuckets, parseInterval } from './telemetry.history.js'
+import { parseTimestamp } from './telemetry.normalize.js'
 import { typeboxValidatorCompiler } from './typebox-compiler.js'
+import type { FastifySchemaCompiler } from 'fastify'
+
+/**
+ * Ingestion bodies are checked by telemetry.normalize.ts (field-precise messages for every
+ * accepted form, shared with other transports); the body schema only documents them.
+ */
+const ingestValidatorCompiler: FastifySchemaCompiler<unknown> = (route) =>
+  route.httpPart === 'body' ? () => true : typeboxValidatorCompiler(route)
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -34,6 +43,14 @@ function badField(field: string, message: string): Error {
     validationContext: 'body',
     validation: [{ instancePath: `/${field}`, keyword: 'required', params: {}, message }],
   })
+}
+
+/** A history bound: any storable date-time, a leap second read as the next second. */
+function timeParam(text: string | undefined, field: string): Date | undefined {
+  if (text === undefined) return undefined
+  const ms = parseTimestamp(text, null)
+  if (typeof ms === 'string') throw Object.assign(badField(field, ms), { validationContext: 'querystring', statusCode: 422 })
+  return new Date(ms)
 }
 
 export const ingestRoutes: FastifyPluginAsyncTypebox<{ directory: DeviceDirectory; ingest: IngestService }> = async (app, { directory, ingest }) => {
@@ -66,16 +83,14 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ directory: DeviceDirector
       body: ingestBodySchema(cfg.TELEMETRY_MAX_READINGS),
       response: withErrors({ 201: IngestReceipt }),
     },
+    // 400, not the 422 of other routes: the device API's contract since the first release, and
+    // what device firmware written for ThingsBoard-style APIs expects for a bad payload.
     config: { validationStatus: 400, rateLimit: false },
-    validatorCompiler: typeboxValidatorCompiler,
+    validatorCompiler: ingestValidatorCompiler,
     onRequest: authenticateDevice,
     handler: async (request, reply) => {
-      const body = request.body as IngestBody
-      if ((body.telemetry === undefined) === (body.readings === undefined)) {
-        throw badField('telemetry', 'send exactly one of `telemetry` (one reading) or `readings` (a batch)')
-      }
       const device = request.telemetryDevice!
-      const result = await ingest.ingest(device, body)
+      const result = await ingest.ingest(device, request.body)
       reply.code(201)
       return wrap('telemetry_receipt', { device_id: device.id, readings: result.readings, stored: result.stored })
     },
@@ -84,6 +99,20 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ directory: DeviceDirector
 
 export const historyRoutes: FastifyPluginAsyncTypebox<{ devices: DevicesService }> = async (app, { devices }) => {
   const tags = ['client: devices']
+  app.get('/:id/latest', {
+    schema: {
+      tags,
+      security: CLIENT_SECURITY,
+      summary: 'The latest reading of each metric the device has posted',
+      params: DeviceParams,
+      response: withErrors({ 200: plainListSchema('telemetry_latest', LatestAttributes) }),
+    },
+    handler: async (request) => {
+      const device = await devices.get(request.params.id, request.principal!.user.id)
+      const rows = await latestValues(app.db, device.id)
+      return { object: 'list' as const, data: rows.map((r) => wrap('telemetry_latest', r)) }
+    },
+  })
   app.get('/:id/telemetry', {
     schema: {
       tags,
@@ -98,7 +127,7 @@ export const historyRoutes: FastifyPluginAsyncTypebox<{ devices: DevicesService 
     handler: async (request) => {
       const device = await devices.get(request.params.id, request.principal!.user.id)
       const q = request.query
-      const range = { from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined }
+      const range = { from: timeParam(q.from, 'from'), to: timeParam(q.to, 'to') }
       if (q.interval !== undefined) {
         const seconds = parseInterval(q.interval)
         if (seconds === null) throw badField('interval', 'must be between 1 second and 366 days')

@@ -1,10 +1,17 @@
 /**
  * Group commit for telemetry. Ingestion requests append their rows here and wait; the writer
- * turns whatever has accumulated into ONE multi-row INSERT (`unnest` of five column arrays, so
- * the statement text and parameter count are constant whatever the row count) and resolves
- * every waiting request once that statement has committed. Under load, concurrent requests
- * share statements, which is what makes single-reading requests cheap; at most `maxInFlight`
- * statements run at once and one statement holds at most about `maxRows` rows.
+ * turns whatever has accumulated into ONE statement (`unnest` of column arrays, so the statement
+ * text and parameter count are constant whatever the row count) that, in one transaction:
+ * reserves each device's next reading offsets (locking the device rows in id order, so
+ * concurrent statements never deadlock and offsets follow commit order), inserts the readings
+ * into the day-partitioned `telemetry` table, and folds them into the 1-minute and 1-hour
+ * rollups. Every waiting request is resolved, with the offset of its first reading, once that
+ * statement has committed. At most `maxInFlight` statements run at once and one statement holds
+ * at most about `maxRows` rows.
+ *
+ * One request must not fail the others: rows are validated before they get here
+ * (telemetry.normalize.ts), and if a shared statement still fails on the data, each request is
+ * retried on its own so only the bad one is refused.
  *
  * Rows are kept in column arrays rather than objects: no allocation per row beyond the values.
  */
@@ -12,6 +19,8 @@ import type { Database } from '../../db/database.js'
 
 export interface TelemetryRows {
   deviceIds: number[]
+  /** Index of the row's reading within its request (readings share an offset). */
+  readings: number[]
   metrics: string[]
   values: number[]
   units: Array<string | null>
@@ -19,18 +28,55 @@ export interface TelemetryRows {
 }
 
 interface Waiter {
-  resolve: () => void
+  /** Resolves with the offset of the request's first reading (null: the device was deleted). */
+  resolve: (firstOffset: number | null) => void
   reject: (err: unknown) => void
   /** Row count of the queue after this request's rows (requests are never split). */
   end: number
+  deviceId: number
+  readingCount: number
 }
 
-const INSERT_SQL =
-  'insert into telemetry (device_id, metric, value, unit, ts) ' +
-  'select * from unnest($1::int[], $2::text[], $3::float8[], $4::text[], $5::timestamptz[])'
+const rollup = (table: string, unit: 'minute' | 'hour') => `
+  ${table}_up as (
+    insert into ${table} as r (device_id, metric, bucket, min, max, sum, count, last, last_ts, last_seq)
+    select device_id, metric, date_trunc('${unit}', ts), min(value), max(value), sum(value), count(*),
+           (array_agg(value order by ts desc, seq desc))[1], max(ts), (array_agg(seq order by ts desc, seq desc))[1]
+      from rows group by 1, 2, 3 order by 1, 2, 3
+    on conflict (device_id, metric, bucket) do update set
+      min = least(r.min, excluded.min), max = greatest(r.max, excluded.max),
+      sum = r.sum + excluded.sum, count = r.count + excluded.count,
+      last = case when (excluded.last_ts, excluded.last_seq) > (r.last_ts, r.last_seq) then excluded.last else r.last end,
+      last_seq = case when (excluded.last_ts, excluded.last_seq) > (r.last_ts, r.last_seq) then excluded.last_seq else r.last_seq end,
+      last_ts = greatest(r.last_ts, excluded.last_ts))`
+
+/** $1 device ids, $2 reading index within the statement's readings of that device, $3..$6 the row. */
+export const INSERT_SQL = `
+with input as (
+    select * from unnest($1::int[], $2::int[], $3::text[], $4::float8[], $5::text[], $6::timestamptz[])
+      as t(device_id, rel, metric, value, unit, ts)),
+  counts as (select device_id, max(rel) + 1 as n from input group by device_id),
+  locked as materialized (select d.id from devices d where d.id in (select device_id from counts) order by d.id for update),
+  bumped as (
+    update devices d set telemetry_offset = d.telemetry_offset + c.n
+      from counts c where d.id = c.device_id and d.id in (select id from locked)
+    returning d.id, d.telemetry_offset - c.n as base),
+  rows as materialized (
+    select i.device_id, b.base + i.rel + 1 as seq, i.metric, i.value, i.unit, i.ts
+      from input i join bumped b on b.id = i.device_id),
+  ins as (insert into telemetry (device_id, seq, metric, value, unit, ts) select * from rows),
+  ${rollup('telemetry_1m', 'minute')},
+  ${rollup('telemetry_1h', 'hour')}
+select id, base::float8 as base from bumped`
+
+/** SQLSTATE classes that come from the rows themselves (data, integrity, limits) or a deadlock. */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && /^(22|23|54|40)/.test(code)
+}
 
 export function emptyRows(): TelemetryRows {
-  return { deviceIds: [], metrics: [], values: [], units: [], timestamps: [] }
+  return { deviceIds: [], readings: [], metrics: [], values: [], units: [], timestamps: [] }
 }
 
 export class TelemetryWriter {
@@ -40,7 +86,7 @@ export class TelemetryWriter {
   private scheduled = false
   private idle: Array<() => void> = []
   /** Statements and rows written (the bench and tests read them). */
-  readonly stats = { statements: 0, rows: 0 }
+  readonly stats = { statements: 0, rows: 0, isolations: 0 }
 
   constructor(
     private readonly db: Pick<Database, 'query'>,
@@ -48,19 +94,24 @@ export class TelemetryWriter {
     private readonly maxRows = 20_000,
   ) {}
 
-  /** Resolves once every row of `rows` is committed. */
-  write(rows: TelemetryRows): Promise<void> {
+  /**
+   * Resolves once every row of `rows` (one device's readings, `readingCount` of them) is
+   * committed, with the offset of its first reading (the others follow: first + reading index).
+   */
+  write(rows: TelemetryRows, readingCount: number): Promise<number | null> {
     const q = this.rows
     // push(...x) would hit the argument limit on large batches; plain loops are as fast.
     for (let i = 0; i < rows.deviceIds.length; i++) {
       q.deviceIds.push(rows.deviceIds[i]!)
+      q.readings.push(rows.readings[i]!)
       q.metrics.push(rows.metrics[i]!)
       q.values.push(rows.values[i]!)
       q.units.push(rows.units[i] ?? null)
       q.timestamps.push(rows.timestamps[i]!)
     }
     const end = q.deviceIds.length
-    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject, end }))
+    const deviceId = rows.deviceIds[0] ?? 0
+    const done = new Promise<number | null>((resolve, reject) => this.waiters.push({ resolve, reject, end, deviceId, readingCount }))
     this.schedule()
     return done
   }
@@ -92,25 +143,61 @@ export class TelemetryWriter {
       this.waiters = []
     }
     this.inFlight++
-    const count = rows.deviceIds.length
-    this.db
-      .query(INSERT_SQL, [rows.deviceIds, rows.metrics, rows.values, rows.units, rows.timestamps])
-      .then(
-        () => {
-          this.stats.statements++
-          this.stats.rows += count
-          for (const w of waiters) w.resolve()
-        },
-        (err) => {
-          for (const w of waiters) w.reject(err)
-        },
-      )
+    this.run(rows, waiters)
+      .catch(() => {})
       .finally(() => {
         this.inFlight--
         this.schedule()
         if (this.inFlight === 0 && this.waiters.length === 0) for (const fn of this.idle.splice(0)) fn()
       })
     this.schedule()
+  }
+
+  /** One statement for `waiters`; on a data error with several requests, each on its own. */
+  private async run(rows: TelemetryRows, waiters: Waiter[]): Promise<void> {
+    try {
+      const bases = await this.statement(rows, waiters)
+      this.stats.statements++
+      this.stats.rows += rows.deviceIds.length
+      for (const w of waiters) w.resolve(bases.get(w) ?? null)
+    } catch (err) {
+      if (waiters.length === 1 || !isDataError(err)) {
+        for (const w of waiters) w.reject(err)
+        return
+      }
+      this.stats.isolations++
+      let start = 0
+      for (const w of waiters) {
+        const one = sliceRows(rows, start, w.end)
+        start = w.end
+        await this.run(one, [{ ...w, end: one.deviceIds.length }])
+      }
+    }
+  }
+
+  /** Runs the statement; the first offset of each waiter's readings. */
+  private async statement(rows: TelemetryRows, waiters: Waiter[]): Promise<Map<Waiter, number | null>> {
+    // Reading indexes relative to the statement: a device's requests follow each other.
+    const rel = new Array<number>(rows.deviceIds.length)
+    const next = new Map<number, number>()
+    const relBase = new Map<Waiter, number>()
+    let start = 0
+    for (const w of waiters) {
+      const base = next.get(w.deviceId) ?? 0
+      relBase.set(w, base)
+      next.set(w.deviceId, base + w.readingCount)
+      for (let i = start; i < w.end; i++) rel[i] = base + rows.readings[i]!
+      start = w.end
+    }
+    const result = await this.db.query<{ id: number; base: number }>(INSERT_SQL, [rows.deviceIds, rel, rows.metrics, rows.values, rows.units, rows.timestamps])
+    const bases = new Map<number, number>()
+    for (const r of result) bases.set(Number(r.id), Number(r.base))
+    const out = new Map<Waiter, number | null>()
+    for (const w of waiters) {
+      const b = bases.get(w.deviceId)
+      out.set(w, b === undefined ? null : b + relBase.get(w)! + 1)
+    }
+    return out
   }
 
   /** The first requests holding about maxRows rows; the rest stay queued for the next statement. */
@@ -123,11 +210,23 @@ export class TelemetryWriter {
     const q = this.rows
     const rows: TelemetryRows = {
       deviceIds: q.deviceIds.splice(0, cut),
+      readings: q.readings.splice(0, cut),
       metrics: q.metrics.splice(0, cut),
       values: q.values.splice(0, cut),
       units: q.units.splice(0, cut),
       timestamps: q.timestamps.splice(0, cut),
     }
     return { rows, waiters }
+  }
+}
+
+function sliceRows(r: TelemetryRows, start: number, end: number): TelemetryRows {
+  return {
+    deviceIds: r.deviceIds.slice(start, end),
+    readings: r.readings.slice(start, end),
+    metrics: r.metrics.slice(start, end),
+    values: r.values.slice(start, end),
+    units: r.units.slice(start, end),
+    timestamps: r.timestamps.slice(start, end),
   }
 }
