@@ -89,14 +89,16 @@ async function main() {
   }
 
   const raw = async (batch: number, concurrency: number) => {
-    const placeholders = Array.from({ length: batch }, (_, r) => `($${r * 5 + 1},$${r * 5 + 2},$${r * 5 + 3},$${r * 5 + 4},$${r * 5 + 5})`).join(',')
-    const sql = `insert into telemetry (device_id, metric, value, unit, ts) values ${placeholders}`
+    const placeholders = Array.from({ length: batch }, (_, r) => `($${r * 6 + 1},$${r * 6 + 2},$${r * 6 + 3},$${r * 6 + 4},$${r * 6 + 5},$${r * 6 + 6})`).join(',')
+    // Same partitioned table; a plain counter stands in for the reading offset.
+    const sql = `insert into telemetry (device_id, seq, metric, value, unit, ts) values ${placeholders}`
+    let seq = 1e12
     let i = 0
     const before = await count()
     const r = await closedLoop(seconds * 1000, concurrency, async () => {
       const d = devices[i++ % devices.length]!
       const params: unknown[] = []
-      for (let k = 0; k < batch; k++) params.push(d.id, 'temperature', 20 + Math.random(), '°C', new Date())
+      for (let k = 0; k < batch; k++) params.push(d.id, seq++, 'temperature', 20 + Math.random(), '°C', new Date())
       await db.query(sql, params)
     })
     const rate = Math.round(((await count()) - before) / r.elapsed)

@@ -80,15 +80,18 @@ async function viaWirehub(target: Target, db: pg.Pool, batch: number, concurrenc
 
 async function viaPg(db: pg.Pool, deviceIds: number[], batch: number, concurrency: number, ms: number): Promise<IngestRun> {
   const errors: string[] = []
-  const cols = 5
+  const cols = 6
   const placeholders = Array.from({ length: batch }, (_, r) => `(${Array.from({ length: cols }, (_, c) => `$${r * cols + c + 1}`).join(',')})`).join(',')
-  const sql = `insert into telemetry (device_id, metric, value, unit, ts) values ${placeholders}`
+  // The same partitioned table; the baseline writes a plain counter as the reading offset
+  // (no per-device offset reservation, no rollups).
+  const sql = `insert into telemetry (device_id, seq, metric, value, unit, ts) values ${placeholders}`
+  let seq = 1e12
   let i = 0
   const before = await countRows(db)
   const r = await closedLoop(ms, concurrency, async () => {
     const params: unknown[] = []
     const dev = deviceIds[i++ % deviceIds.length]!
-    for (let k = 0; k < batch; k++) params.push(dev, METRIC, stamp(0), 'ms', new Date())
+    for (let k = 0; k < batch; k++) params.push(dev, seq++, METRIC, stamp(0), 'ms', new Date())
     await db.query(sql, params)
     return true
   }, errors)

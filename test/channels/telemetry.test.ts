@@ -92,9 +92,9 @@ t.test('batches: every reading stored and published in order; history reads them
   t.same(
     buckets.body!.data.map((d: any) => d.attributes),
     [
-      { metric: 'temperature', bucket: '2024-01-01T00:00:00.000Z', min: 20, max: 21, avg: 20.5, count: 2 },
-      { metric: 'temperature', bucket: '2024-01-01T00:02:00.000Z', min: 22, max: 23, avg: 22.5, count: 2 },
-      { metric: 'temperature', bucket: '2024-01-01T00:04:00.000Z', min: 24, max: 24, avg: 24, count: 1 },
+      { metric: 'temperature', bucket: '2024-01-01T00:00:00.000Z', min: 20, max: 21, avg: 20.5, count: 2, last: 21 },
+      { metric: 'temperature', bucket: '2024-01-01T00:02:00.000Z', min: 22, max: 23, avg: 22.5, count: 2, last: 23 },
+      { metric: 'temperature', bucket: '2024-01-01T00:04:00.000Z', min: 24, max: 24, avg: 24, count: 1, last: 24 },
     ],
   )
   const stranger = await createUser(ta)
