@@ -1,11 +1,9 @@
 /**
  * MQTT topics and payloads, pure: which topic means what (ThingsBoard's `v1/devices/me/…` on
  * the embedded broker, `<prefix>/<device id>/…` on an external one), and the telemetry body
- * check, the same schema as HTTP ingestion (one reading as `telemetry`, or `readings`).
+ * check, the same as HTTP ingestion (every body form of telemetry.normalize.ts).
  */
-import { Compile } from 'typebox/compile'
-import { ingestBodySchema, type IngestBody } from '../devices/devices.schemas.js'
-import { ajvLikeErrors } from '../devices/typebox-compiler.js'
+import { ReadingError, normalizeIngestBody } from '../devices/telemetry.normalize.js'
 import { parseFrame } from '../realtime/socket-support.js'
 
 /** ThingsBoard's device API topics (embedded broker). */
@@ -78,23 +76,21 @@ export function parseJson(buf: Buffer, maxBytes: number): Parsed<unknown> {
   }
 }
 
-/** The telemetry checker for `maxReadings` (TELEMETRY_MAX_READINGS). */
+/**
+ * The telemetry checker for `maxReadings` (TELEMETRY_MAX_READINGS): the same checks and body
+ * forms as HTTP ingestion (telemetry.normalize.ts); the body is handed to `ingest` as is.
+ */
 export function telemetryChecker(maxReadings: number, maxBytes: number) {
-  const validator = Compile(ingestBodySchema(maxReadings))
-  return (buf: Buffer): Parsed<IngestBody> => {
+  return (buf: Buffer): Parsed<unknown> => {
     const json = parseJson(buf, maxBytes)
     if (!json.ok) return json
-    const v = json.value
-    if (!validator.Check(v)) {
-      const e = ajvLikeErrors(validator.Errors(v).slice(0, 5))[0]
-      const field = (e?.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.') || 'body'
-      return { ok: false, error: `${field}: ${e?.message ?? 'is invalid'}` }
+    try {
+      normalizeIngestBody(json.value, { maxReadings, units: {} })
+    } catch (err) {
+      if (err instanceof ReadingError) return { ok: false, error: `${err.field}: ${err.validation[0]!.message}` }
+      throw err
     }
-    const body = v as IngestBody
-    if ((body.telemetry === undefined) === (body.readings === undefined)) {
-      return { ok: false, error: 'telemetry: send exactly one of `telemetry` (one reading) or `readings` (a batch)' }
-    }
-    return { ok: true, value: body }
+    return { ok: true, value: json.value }
   }
 }
 
