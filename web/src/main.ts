@@ -1,12 +1,13 @@
 /**
  * The wirehub dashboard: login, then a shell (sidebar, header with the user) around hash-routed
  * pages — servers and their consoles, devices with live charts and alert rules, the alert feed,
- * and the system status stream. Built on the TypeScript SDK in packages/client.
+ * the system status stream, users (administrators) and the own account. Built on the
+ * TypeScript SDK in packages/client.
  */
 import '@xterm/xterm/css/xterm.css'
 import 'uplot/dist/uPlot.min.css'
 import './styles.css'
-import { errorMessage, isStatus } from './lib/api.js'
+import { errorMessage, isStatus, onSessionEnded } from './lib/api.js'
 import { badge, h, icon, replace, toast } from './lib/dom.js'
 import { Session, currentUser, login, logout } from './lib/session.js'
 import type { View, ViewContext, ViewFactory } from './views/view.js'
@@ -16,6 +17,8 @@ import { devicesView } from './views/devices.js'
 import { deviceView } from './views/device.js'
 import { alertsView } from './views/alerts.js'
 import { systemView } from './views/system.js'
+import { usersView } from './views/users.js'
+import { accountView } from './views/account.js'
 import type { User } from './lib/api.js'
 
 const root = document.getElementById('app') as HTMLElement
@@ -33,6 +36,8 @@ const ROUTES: Route[] = [
   { pattern: /^\/devices\/(\d+)$/, view: deviceView, nav: 'devices' },
   { pattern: /^\/alerts\/?$/, view: alertsView, nav: 'alerts' },
   { pattern: /^\/system\/?$/, view: systemView, nav: 'system' },
+  { pattern: /^\/users\/?$/, view: usersView, nav: 'users' },
+  { pattern: /^\/account\/?$/, view: accountView, nav: 'account' },
 ]
 
 const NAV = [
@@ -40,6 +45,8 @@ const NAV = [
   { id: 'devices', label: 'Devices', icon: 'device', href: '#/devices' },
   { id: 'alerts', label: 'Alerts', icon: 'alert', href: '#/alerts' },
   { id: 'system', label: 'System', icon: 'system', href: '#/system' },
+  { id: 'users', label: 'Users', icon: 'users', href: '#/users', admin: true },
+  { id: 'account', label: 'Account', icon: 'user', href: '#/account' },
 ]
 
 /* -------------------------------------------------------------------- login */
@@ -105,8 +112,8 @@ function startShell(user: User): void {
   const crumbs = h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' })
   const content = h('main', { class: 'content', id: 'content' })
   const alertCount = h('span', { class: 'nav-count', hidden: true })
-  const live = h('span', { class: 'live-state', title: 'Real-time connection' }, h('span', { class: 'dot' }), 'Connecting…')
-  const navLinks = NAV.map((n) =>
+  const live = h('span', { class: 'live-state', title: 'Real-time connection', role: 'status' }, h('span', { class: 'dot' }), 'Connecting…')
+  const navLinks = NAV.filter((n) => !n.admin || user.admin).map((n) =>
     h('a', { href: n.href, class: 'nav-link', dataset: { nav: n.id } }, icon(n.icon), h('span', null, n.label), n.id === 'alerts' ? alertCount : null),
   )
 
@@ -141,7 +148,7 @@ function startShell(user: User): void {
           'div',
           { class: 'sidebar-inner' },
           h('a', { class: 'brand', href: '#/servers' }, logo(), h('span', null, 'wirehub')),
-          h('nav', { class: 'nav' }, navLinks),
+          h('nav', { class: 'nav', 'aria-label': 'Pages' }, navLinks),
           h('div', { class: 'sidebar-foot' }, live),
         ),
       ),
@@ -155,7 +162,7 @@ function startShell(user: User): void {
           h(
             'div',
             { class: 'user' },
-            h('span', { class: 'avatar', 'aria-hidden': 'true' }, user.email.slice(0, 1).toUpperCase()),
+            h('a', { class: 'avatar', href: '#/account', 'aria-label': 'Your account' }, user.email.slice(0, 1).toUpperCase()),
             h('div', { class: 'user-meta' }, h('strong', { class: 'user-email' }, user.email), user.admin ? badge('administrator', 'violet') : h('span', { class: 'muted small' }, 'user')),
             h('button', { class: 'btn btn-ghost', 'data-testid': 'logout', on: { click: () => void doLogout() } }, icon('logout', 16), 'Log out'),
           ),
@@ -176,6 +183,10 @@ function startShell(user: User): void {
   ch.on('state', showLive)
   ch.on('error', (err) => {
     if (isStatus(err, 401)) void sessionExpired()
+  })
+  // 4010: the credential behind the socket was revoked; if that was this session, say so.
+  ch.on('close', (ev) => {
+    if (!ev.willReconnect && ev.code === 4010) void currentUser().then((u) => (u ? undefined : sessionExpired()))
   })
   let unseen = 0
   ch.subscribe('alerts')
@@ -224,7 +235,9 @@ function startShell(user: User): void {
 }
 
 async function sessionExpired(): Promise<void> {
-  stopShell?.()
+  // Only a signed-in shell can lose its session (the boot probe's 401 is not an ending).
+  if (!stopShell) return
+  stopShell()
   showLogin('Your session has ended. Please sign in again.')
 }
 
@@ -237,4 +250,5 @@ async function boot(): Promise<void> {
   else showLogin()
 }
 
+onSessionEnded(() => void sessionExpired())
 void boot()

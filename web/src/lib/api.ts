@@ -102,11 +102,25 @@ export interface Alert {
 
 export const rest = new Rest({ baseUrl: location.origin, fetch: (input, init) => fetch(input, init) })
 
+/** Called when a request is refused with 401 (the session ended: signed out elsewhere, password changed). */
+let sessionEnded: (() => void) | null = null
+export function onSessionEnded(fn: () => void): void {
+  sessionEnded = fn
+}
+
+function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return rest.request<T>(method, path, body).catch((err: unknown) => {
+    if (isStatus(err, 401) && !path.startsWith('/api/auth/')) sessionEnded?.()
+    throw err
+  })
+}
+
 export const api = {
-  get: <T>(path: string) => rest.request<T>('GET', path),
-  post: <T>(path: string, body?: unknown) => rest.request<T>('POST', path, body ?? {}),
-  patch: <T>(path: string, body: unknown) => rest.request<T>('PATCH', path, body),
-  del: (path: string) => rest.request<void>('DELETE', path),
+  get: <T>(path: string) => call<T>('GET', path),
+  post: <T>(path: string, body?: unknown) => call<T>('POST', path, body ?? {}),
+  patch: <T>(path: string, body: unknown) => call<T>('PATCH', path, body),
+  put: <T>(path: string, body: unknown) => call<T>('PUT', path, body),
+  del: (path: string) => call<void>('DELETE', path),
 }
 
 /** Unwraps a list envelope into its attributes. */

@@ -65,6 +65,13 @@ const ICONS: Record<string, string> = {
   trash: '<path d="M3 6h18M8 6V4a2 2 0 0 1 2-2h4a2 2 0 0 1 2 2v2M19 6l-1 14a2 2 0 0 1-2 2H8a2 2 0 0 1-2-2L5 6"/>',
   copy: '<rect x="9" y="9" width="13" height="13" rx="2"/><path d="M5 15H4a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2h9a2 2 0 0 1 2 2v1"/>',
   send: '<path d="M22 2 11 13M22 2l-7 20-4-9-9-4z"/>',
+  user: '<circle cx="12" cy="8" r="4"/><path d="M4 21a8 8 0 0 1 16 0"/>',
+  users: '<circle cx="9" cy="8" r="4"/><path d="M1 21a8 8 0 0 1 16 0M17 4a4 4 0 0 1 0 8M23 21a8 8 0 0 0-5-7.4"/>',
+  key: '<circle cx="7.5" cy="15.5" r="4.5"/><path d="m10.7 12.3 9.8-9.8M17 6l3 3M14.5 8.5l2 2"/>',
+  edit: '<path d="M12 20h9"/><path d="M16.5 3.5a2.1 2.1 0 0 1 3 3L7 19l-4 1 1-4z"/>',
+  pause: '<rect x="6" y="4" width="4" height="16" rx="1"/><rect x="14" y="4" width="4" height="16" rx="1"/>',
+  download: '<path d="M21 15v4a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2v-4M7 10l5 5 5-5M12 15V3"/>',
+  search: '<circle cx="11" cy="11" r="7"/><path d="m21 21-4.3-4.3"/>',
   inbox: '<path d="M22 12h-6l-2 3h-4l-2-3H2"/><path d="M5.5 5.1 2 12v6a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2v-6l-3.5-6.9A2 2 0 0 0 16.8 4H7.2a2 2 0 0 0-1.7 1.1z"/>',
 }
 
@@ -147,27 +154,36 @@ export function button(label: Child, opts: { kind?: string; icon?: string; onCli
   )
 }
 
-/** A modal dialog; resolves when closed. `body` receives a close function. */
-export function modal(title: string, body: (close: () => void) => Child): () => void {
+/** A modal dialog; returns its close function. `body` receives that function too. Focus returns to where it was on close. */
+export function modal(title: string, body: (close: () => void) => Child, opts: { wide?: boolean } = {}): () => void {
+  const opener = document.activeElement as HTMLElement | null
   const close = () => {
     overlay.remove()
     document.removeEventListener('keydown', onKey)
+    opener?.focus?.()
   }
   const onKey = (e: KeyboardEvent) => {
     if (e.key === 'Escape') close()
   }
+  const titleId = `modal-title-${++modalSeq}`
   const overlay = h(
     'div',
     { class: 'modal-overlay', on: { mousedown: (e) => e.target === overlay && close() } },
     h(
       'div',
-      { class: 'modal', role: 'dialog', 'aria-modal': 'true', 'aria-label': title },
-      h('div', { class: 'modal-head' }, h('h2', null, title), h('button', { class: 'icon-btn', 'aria-label': 'Close', on: { click: close } }, icon('kill', 18))),
+      { class: `modal${opts.wide ? ' modal-wide' : ''}`, role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': titleId },
+      h('div', { class: 'modal-head' }, h('h2', { id: titleId }, title), h('button', { class: 'icon-btn', type: 'button', 'aria-label': 'Close', on: { click: close } }, icon('kill', 18))),
       h('div', { class: 'modal-body' }, body(close)),
     ),
   )
   document.body.appendChild(overlay)
   document.addEventListener('keydown', onKey)
-  overlay.querySelector<HTMLElement>('input,select,textarea,button.btn-primary')?.focus()
+  overlay.querySelector<HTMLElement>('input:not([type=checkbox]),select,textarea,button.btn-primary')?.focus()
   return close
+}
+let modalSeq = 0
+
+/** Wraps a table so that it scrolls sideways inside its card on narrow screens. */
+export function tableWrap(table: HTMLTableElement): HTMLElement {
+  return h('div', { class: 'table-wrap' }, table)
 }

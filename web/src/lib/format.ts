@@ -48,8 +48,23 @@ export function ago(iso: string | null | undefined, now = Date.now()): string {
   return new Date(t).toLocaleDateString()
 }
 
+// One clock everywhere: 24-hour, in the browser's locale order (no AM/PM anywhere).
+const DATE_TIME = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
+const CLOCK_S = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
+const CLOCK_M = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+
+/** A date and 24-hour time, e.g. "02/12/2026, 14:05:09" (locale order). */
 export function time(iso: string | null | undefined): string {
   if (!iso) return '—'
-  const d = new Date(iso)
-  return Number.isFinite(d.getTime()) ? d.toLocaleString() : '—'
+  const t = Date.parse(iso)
+  return Number.isFinite(t) ? DATE_TIME.format(t) : '—'
+}
+
+export function dateTime(ms: number): string {
+  return DATE_TIME.format(ms)
+}
+
+/** 24-hour wall-clock time, with seconds for short spans. */
+export function clock(ms: number, seconds = true): string {
+  return (seconds ? CLOCK_S : CLOCK_M).format(ms)
 }

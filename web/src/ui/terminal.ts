@@ -1,16 +1,31 @@
 /**
  * The console terminal: xterm.js (ANSI colours as the server prints them), read-only (commands
- * go through the input below it), fitted to its container. `text()` reads the whole buffer,
- * scrollback included, as plain text (used by the end-to-end tests through the element's
- * `wirehubText` property).
+ * go through the input below it), fitted to its container, with search (xterm's search addon,
+ * matches highlighted) and optional arrival timestamps. The lines are also kept here (as many as
+ * the scrollback) so that turning timestamps on or off redraws them, and so that the shown lines
+ * can be saved. `text()` reads the whole buffer, scrollback included, as plain text (used by the
+ * end-to-end tests through the element's `wirehubText` property).
  */
 import { Terminal } from '@xterm/xterm'
 import { FitAddon } from '@xterm/addon-fit'
+import { SearchAddon, type ISearchOptions } from '@xterm/addon-search'
+import { clock } from '../lib/format.js'
+
+const SCROLLBACK = 5000
+const SEARCH: ISearchOptions = {
+  caseSensitive: false,
+  decorations: { matchBackground: '#854d0e', matchOverviewRuler: '#facc15', activeMatchBackground: '#ca8a04', activeMatchColorOverviewRuler: '#fde047' },
+}
+// Strips ANSI escape sequences for the saved log.
+const ANSI = /\x1b\[[0-9;?]*[ -\/]*[@-~]/g
 
 export class ConsoleTerminal {
   readonly term: Terminal
   private readonly fit = new FitAddon()
+  private readonly search = new SearchAddon({ highlightLimit: 1000 })
   private readonly resize: ResizeObserver
+  private readonly lines: Array<{ at: number; text: string }> = []
+  private stamps = false
 
   constructor(readonly el: HTMLElement) {
     this.term = new Terminal({
@@ -19,7 +34,9 @@ export class ConsoleTerminal {
       cursorBlink: false,
       cursorStyle: 'bar',
       cursorInactiveStyle: 'none',
-      scrollback: 5000,
+      scrollback: SCROLLBACK,
+      // Decorations (search highlights) are still a proposed API in xterm.
+      allowProposedApi: true,
       fontSize: 13,
       lineHeight: 1.25,
       fontFamily: 'ui-monospace, "JetBrains Mono", "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace',
@@ -47,6 +64,7 @@ export class ConsoleTerminal {
       },
     })
     this.term.loadAddon(this.fit)
+    this.term.loadAddon(this.search)
     this.term.open(el)
     this.fitNow()
     this.resize = new ResizeObserver(() => this.fitNow())
@@ -56,17 +74,61 @@ export class ConsoleTerminal {
 
   /** One console line (ANSI sequences kept). */
   line(text: string): void {
-    this.term.writeln(text)
+    this.keep(text)
   }
 
   /** A local notice in the panel's colours (not server output). */
   notice(text: string, color: 'yellow' | 'red' | 'cyan' | 'green' = 'yellow'): void {
     const code = { yellow: 33, red: 31, cyan: 36, green: 32 }[color]
-    this.term.writeln(`\x1b[1;${code}m[wirehub]\x1b[0m \x1b[${code}m${text}\x1b[0m`)
+    this.keep(`\x1b[1;${code}m[wirehub]\x1b[0m \x1b[${code}m${text}\x1b[0m`)
   }
 
   clear(): void {
+    this.lines.length = 0
     this.term.clear()
+  }
+
+  /** Prefixes every line with the time it arrived (24-hour), or stops doing so. */
+  setTimestamps(on: boolean): void {
+    if (on === this.stamps) return
+    this.stamps = on
+    this.term.reset()
+    for (const l of this.lines) this.term.writeln(this.render(l))
+  }
+
+  /** Finds the next (or previous) match of `term`; false when there is none. */
+  find(term: string, backwards = false): boolean {
+    if (!term) {
+      this.search.clearDecorations()
+      return false
+    }
+    return backwards ? this.search.findPrevious(term, SEARCH) : this.search.findNext(term, SEARCH)
+  }
+
+  clearSearch(): void {
+    this.search.clearDecorations()
+    this.term.clearSelection()
+  }
+
+  /** Match count and position for the search box ("3 / 12"). */
+  onResults(fn: (index: number, count: number) => void): void {
+    this.search.onDidChangeResults((r) => fn(r.resultIndex, r.resultCount))
+  }
+
+  /** The lines shown, as plain text with their arrival times (what "download" saves without a server log). */
+  plainLog(): string {
+    return this.lines.map((l) => `${new Date(l.at).toISOString()} ${l.text.replace(ANSI, '')}`).join('\n') + '\n'
+  }
+
+  private keep(text: string): void {
+    const l = { at: Date.now(), text }
+    this.lines.push(l)
+    if (this.lines.length > SCROLLBACK) this.lines.splice(0, this.lines.length - SCROLLBACK)
+    this.term.writeln(this.render(l))
+  }
+
+  private render(l: { at: number; text: string }): string {
+    return this.stamps ? `\x1b[90m${clock(l.at)}\x1b[0m ${l.text}` : l.text
   }
 
   text(): string {

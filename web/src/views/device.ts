@@ -1,13 +1,21 @@
 /**
- * One device: status, a live chart per metric (history from REST, then `telemetry_update`s on
- * the channels socket), the alert rules editor, and this device's alerts with their actions.
+ * One device: status, a chart per metric sharing one time range (history from REST for the
+ * chosen window, then `telemetry_update`s on the channels socket), management (rename, rotate
+ * the key, delete), the alert rules editor, and this device's alerts with their actions.
+ *
+ * While the channels socket is down the status badge says "unknown" (never a stale "online"
+ * next to a lost connection); when it is back, the device and the window's history are fetched
+ * again. A device that cannot be loaded is retried until it can.
  */
 import type { TelemetryUpdate } from '../../../packages/client/src/types.js'
 import { api, errorMessage, isStatus, list, type Alert, type AlertRule, type Device, type Item, type Operator, type Reading, type Severity } from '../lib/api.js'
 import { badge, button, detailHeader, emptyState, h, icon, modal, replace, spinner, toast } from '../lib/dom.js'
 import { ago, num } from '../lib/format.js'
-import { COLORS, LiveChart } from '../ui/chart.js'
+import { COLORS, LiveChart, TimeRange } from '../ui/chart.js'
 import { alertFromMessage, alertItem } from '../ui/alerts.js'
+import { confirmDialog, formDialog, secretBox } from '../ui/forms.js'
+import { rangeBar } from '../ui/range-bar.js'
+import { retryLoad } from '../ui/retry.js'
 import type { View, ViewContext } from './view.js'
 
 const OPERATORS: Operator[] = ['>', '>=', '<', '<=', '==']
@@ -19,42 +27,65 @@ export function deviceView(ctx: ViewContext, [idText = '']: string[]): View {
   const el = h('section', { class: 'stack' }, h('div', { class: 'card' }, h('div', { class: 'card-body' }, spinner('Loading device…'))))
   const charts = new Map<string, { chart: LiveChart; value: HTMLElement }>()
   const offs: Array<() => void> = []
+  const range = new TimeRange('15m')
   let disposed = false
+  let rendered = false
 
-  void (async () => {
-    let device: Device
-    try {
-      device = (await api.get<Item<Device>>(`/api/client/devices/${id}`)).attributes
-    } catch (err) {
+  const loader = retryLoad({
+    what: 'Device',
+    icon: 'device',
+    load: async () => {
+      const device = (await api.get<Item<Device>>(`/api/client/devices/${id}`)).attributes
       if (disposed) return
-      replace(el, h('div', { class: 'card' }, emptyState('device', isStatus(err, 404) ? 'Device not found' : 'Device unavailable', isStatus(err, 404) ? 'It does not exist or it is not yours.' : errorMessage(err), h('a', { class: 'btn btn-secondary', href: '#/devices' }, 'Back to devices'))))
-      return
-    }
-    if (disposed) return
-    ctx.setTitle(device.name, [{ label: 'Devices', href: '#/devices' }])
-    render(device)
-  })()
+      ctx.setTitle(device.name, [{ label: 'Devices', href: '#/devices' }])
+      if (!rendered) render(device)
+    },
+    show: (e) => replace(el, e),
+    terminal: (err) =>
+      replace(el, h('div', { class: 'card' }, emptyState('device', isStatus(err, 404) ? 'Device not found' : 'Device unavailable', isStatus(err, 404) ? 'It does not exist or it is not yours.' : errorMessage(err), h('a', { class: 'btn btn-secondary', href: '#/devices' }, 'Back to devices')))),
+  })
 
   function render(device: Device): void {
+    rendered = true
     /* header */
     let statusBadge = badge(device.status, undefined, true)
     statusBadge.dataset.testid = 'device-status'
     const seen = h('span', null, `last seen ${ago(device.last_seen_at)}`)
+    const keyId = h('span', { class: 'mono', 'data-testid': 'device-key-id' }, device.key_identifier)
+    const reason = h('div', { class: 'muted small', 'data-testid': 'device-reason' })
+    const setStatus = (status: string, why: string | null | undefined) => {
+      const b = badge(status, status === 'unknown' ? 'gray' : undefined, true)
+      b.dataset.testid = 'device-status'
+      statusBadge.replaceWith(b)
+      statusBadge = b
+      reason.textContent = status === 'online' ? '' : (why ?? '')
+    }
+    setStatus(device.status, device.status_reason)
+    const actions = h(
+      'div',
+      { class: 'btn-row' },
+      button('Rename', { icon: 'edit', testid: 'device-rename', onClick: () => renameDevice(device, (d) => ((device = d), ctx.setTitle(d.name, [{ label: 'Devices', href: '#/devices' }]), (title.textContent = d.name))) }),
+      button('Rotate key', { icon: 'key', testid: 'device-rotate', onClick: () => rotateKey(device, (d) => (keyId.textContent = d.key_identifier)) }),
+      button('Delete', { icon: 'trash', kind: 'danger-outline', testid: 'device-delete', onClick: () => deleteDevice(device, () => ctx.go('#/devices')) }),
+    )
     const header = detailHeader(
       device.name,
       statusBadge,
-      [h('span', { class: 'mono' }, `#${device.id}`), ' · ', h('span', { class: 'chip' }, device.type || 'generic'), ' · ', seen, ' · key ', h('span', { class: 'mono' }, device.key_identifier)],
-      h('div', { class: 'muted small right' }, device.status_reason ?? ''),
+      [h('span', { class: 'mono' }, `#${device.id}`), ' · ', h('span', { class: 'chip' }, device.type || 'generic'), ' · ', seen, ' · key ', keyId],
+      h('div', { class: 'stack', style: 'gap:6px;align-items:flex-end' }, actions, reason),
     )
+    const title = header.querySelector('h2') as HTMLElement
 
     /* metrics */
     const chartsGrid = h('div', { class: 'charts-grid', 'data-testid': 'device-charts' })
     const waiting = emptyState(
       'system',
       'Waiting for telemetry',
-      `No readings yet. Post one with the device key to ${location.origin}/api/devices/${device.id}/telemetry and its chart appears here live.`,
+      `No readings in this time range. Post one with the device key to ${location.origin}/api/devices/${device.id}/telemetry and its chart appears here live.`,
     )
     chartsGrid.appendChild(waiting)
+    const bar = rangeBar(range)
+    offs.push(bar.dispose)
 
     const chartFor = (metric: string, unit: string | null | undefined) => {
       let c = charts.get(metric)
@@ -65,18 +96,40 @@ export function deviceView(ctx: ViewContext, [idText = '']: string[]): View {
       const chartEl = h('div', { class: 'chart', 'data-testid': `chart-${metric}` })
       chartsGrid.appendChild(h('div', { class: 'card' }, h('div', { class: 'card-head' }, h('h3', null, metric, unitText ? h('span', { class: 'muted' }, ` (${unitText})`) : null), value), h('div', { class: 'card-body' }, chartEl)))
       const color = COLORS[charts.size % COLORS.length] as string
-      const chart = new LiveChart(chartEl, { series: [{ label: metric, color, fmt: (v) => `${num(v)}${unitText ? ' ' + unitText : ''}` }], height: 160, maxPoints: 500 })
+      const chart = new LiveChart(chartEl, { series: [{ label: metric, color, fmt: (v) => `${num(v)}${unitText ? ' ' + unitText : ''}` }], range, height: 160 })
       c = { chart, value }
       charts.set(metric, c)
       return c
     }
+    let latestAt = 0
     const plot = (metric: string, v: number, ts: string, unit?: string | null) => {
       const c = chartFor(metric, unit)
       const t = Date.parse(ts)
       c.chart.push(Number.isFinite(t) ? t : Date.now(), [v])
-      const u = unit ?? device.units?.[metric]
-      c.value.textContent = `${num(v)}${u ? ' ' + u : ''}`
+      if (t >= latestAt || !Number.isFinite(t)) {
+        latestAt = t
+        const u = unit ?? device.units?.[metric]
+        c.value.textContent = `${num(v)}${u ? ' ' + u : ''}`
+      }
     }
+    const loadHistory = async () => {
+      const [from] = range.window()
+      const readings = await list<Reading>(`/api/client/devices/${device.id}/telemetry?limit=5000&from=${encodeURIComponent(new Date(from).toISOString())}`)
+      if (disposed) return
+      readings.sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp))
+      for (const r of readings) plot(r.metric, r.value, r.timestamp, r.unit)
+    }
+    const refill = () =>
+      loadHistory().catch((err: unknown) => {
+        if (!disposed) toast(errorMessage(err), 'error', 'Could not load telemetry history')
+      })
+    offs.push(
+      range.on((why) => {
+        if (why !== 'preset') return
+        for (const c of charts.values()) c.chart.clear()
+        void refill()
+      }),
+    )
 
     /* rules */
     const rulesBody = h('div', { class: 'card-body flush' }, spinner('Loading rules…'))
@@ -165,7 +218,14 @@ export function deviceView(ctx: ViewContext, [idText = '']: string[]): View {
       }
     }
 
-    replace(el, header, h('h2', { class: 'section-title' }, 'Live metrics'), chartsGrid, rulesCard, alertsCard)
+    replace(
+      el,
+      header,
+      h('div', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', null, 'Live metrics'), bar.el)),
+      chartsGrid,
+      rulesCard,
+      alertsCard,
+    )
 
     /* live */
     const ch = ctx.session.channels
@@ -179,11 +239,7 @@ export function deviceView(ctx: ViewContext, [idText = '']: string[]): View {
     )
     offs.push(
       ch.onDeviceStatus((u) => {
-        if (u.device_id !== device.id) return
-        const b = badge(u.new_status, undefined, true)
-        b.dataset.testid = 'device-status'
-        statusBadge.replaceWith(b)
-        statusBadge = b
+        if (u.device_id === device.id) setStatus(u.new_status, u.reason)
       }),
     )
     offs.push(
@@ -194,18 +250,33 @@ export function deviceView(ctx: ViewContext, [idText = '']: string[]): View {
         void loadRules()
       }),
     )
+    // The status shown is only as fresh as the socket: unknown while it is down, fetched again
+    // (with what the charts missed) once it is back.
+    let wasDown = false
+    offs.push(
+      ch.on('state', (st) => {
+        if (st !== 'ready') {
+          if (!wasDown) setStatus('unknown', 'Reconnecting to wirehub…')
+          wasDown = true
+          return
+        }
+        if (!wasDown) return
+        wasDown = false
+        void api.get<Item<Device>>(`/api/client/devices/${device.id}`).then(
+          (b) => {
+            if (disposed) return
+            setStatus(b.attributes.status, b.attributes.status_reason)
+            seen.textContent = `last seen ${ago(b.attributes.last_seen_at)}`
+          },
+          () => {},
+        )
+        void refill()
+        void loadAlerts()
+      }),
+    )
 
     // History after subscribing, so nothing falls between the two.
-    void (async () => {
-      try {
-        const readings = await list<Reading>(`/api/client/devices/${device.id}/telemetry?limit=1000`)
-        if (disposed) return
-        readings.sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp))
-        for (const r of readings) plot(r.metric, r.value, r.timestamp, r.unit)
-      } catch (err) {
-        if (!disposed) toast(errorMessage(err), 'error', 'Could not load telemetry history')
-      }
-    })()
+    void refill()
     void loadRules()
     void loadAlerts()
   }
@@ -214,10 +285,58 @@ export function deviceView(ctx: ViewContext, [idText = '']: string[]): View {
     el,
     dispose() {
       disposed = true
+      loader.stop()
       for (const off of offs) off()
       for (const c of charts.values()) c.chart.destroy()
     },
   }
+}
+
+function renameDevice(device: Device, done: (d: Device) => void): void {
+  formDialog({
+    title: 'Rename device',
+    submitLabel: 'Save',
+    testid: 'rename-form',
+    fields: [
+      { name: 'name', label: 'Name', required: true, value: device.name },
+      { name: 'type', label: 'Type', value: device.type },
+    ],
+    async onSubmit(v) {
+      const body: Record<string, string> = { name: String(v.name).trim() }
+      if (String(v.type).trim()) body.type = String(v.type).trim()
+      const d = (await api.patch<Item<Device>>(`/api/client/devices/${device.id}`, body)).attributes
+      toast('Device saved.', 'success')
+      done(d)
+    },
+  })
+}
+
+function rotateKey(device: Device, done: (d: Device) => void): void {
+  formDialog({
+    title: 'Rotate the device key',
+    submitLabel: 'Rotate key',
+    danger: true,
+    intro: h('p', null, 'A new key is issued and the current one stops working at once: the device must be given the new key.'),
+    fields: [],
+    async onSubmit() {
+      const res = await api.post<Item<Device> & { meta: { device_key: string } }>(`/api/client/devices/${device.id}/rotate-key`)
+      done(res.attributes)
+      return secretBox(res.meta.device_key, 'device-key', 'device key')
+    },
+  })
+}
+
+function deleteDevice(device: Device, done: () => void): void {
+  confirmDialog({
+    title: 'Delete device',
+    text: `Delete “${device.name}” with its telemetry, rules and alerts? This cannot be undone.`,
+    confirmLabel: 'Delete device',
+    done: 'Device deleted.',
+    onConfirm: async () => {
+      await api.del(`/api/client/devices/${device.id}`)
+      done()
+    },
+  })
 }
 
 /** Create or edit a rule in a dialog. */

@@ -1,11 +1,14 @@
 /**
- * Servers: every server the user can see, with its live state, CPU and memory. The Client API
- * has no list-wide stream, so the page polls each server's `/resources` every few seconds while
- * it is open (the console view streams over the console socket instead).
+ * Servers: every server the user can see, with its live state, CPU and memory; administrators
+ * also create servers here. The Client API has no list-wide stream, so the page polls each
+ * server's `/resources` every few seconds while it is open (the console view streams over the
+ * console socket instead). A list that cannot be loaded is retried until it can.
  */
-import { errorMessage, isStatus, list, api, type Item, type Resources, type Server } from '../lib/api.js'
-import { badge, emptyState, h, icon, replace, spinner, toast } from '../lib/dom.js'
+import { errorMessage, list, api, type Item, type Resources, type Server } from '../lib/api.js'
+import { badge, button, emptyState, h, icon, replace, spinner, tableWrap, toast } from '../lib/dom.js'
 import { bytes, duration, percent } from '../lib/format.js'
+import { retryLoad } from '../ui/retry.js'
+import { serverDialog } from '../ui/server-admin.js'
 import type { View, ViewContext } from './view.js'
 
 const POLL_MS = 4000
@@ -14,33 +17,28 @@ export function serversView(ctx: ViewContext): View {
   ctx.setTitle('Servers')
   const body = h('div', { class: 'card-body flush' }, spinner('Loading servers…'))
   const count = h('span', { class: 'muted small' })
-  const el = h('section', { class: 'stack' }, h('div', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', null, 'Game servers'), count), body))
+  const create = ctx.session.user.admin
+    ? button('New server', { kind: 'primary', icon: 'plus', testid: 'new-server', onClick: () => void serverDialog(null, (s) => ctx.go(`#/servers/${encodeURIComponent(s.identifier)}`)).catch((e: unknown) => toast(errorMessage(e), 'error')) })
+    : null
+  const el = h('section', { class: 'stack' }, h('div', { class: 'card' }, h('div', { class: 'card-head' }, h('div', null, h('h2', null, 'Game servers'), count), create), body))
 
   let timer = 0
   let disposed = false
   const rows = new Map<string, { state: HTMLElement; cpu: HTMLElement; mem: HTMLElement; uptime: HTMLElement }>()
 
   async function load(): Promise<void> {
-    let servers: Server[]
-    try {
-      // Administrators see every server (Pterodactyl's ?type=admin); others their own.
-      servers = await list<Server>(ctx.session.user.admin ? '/api/client?type=admin' : '/api/client')
-    } catch (err) {
-      if (disposed) return
-      replace(body, emptyState('server', 'Servers are unavailable', isStatus(err, 404) ? 'This wirehub does not serve game servers yet.' : errorMessage(err)))
-      if (!isStatus(err, 404)) toast(errorMessage(err), 'error', 'Could not load servers')
-      return
-    }
+    // Administrators see every server (Pterodactyl's ?type=admin); others their own.
+    const servers = await list<Server>(ctx.session.user.admin ? '/api/client?type=admin' : '/api/client')
     if (disposed) return
     count.textContent = `${servers.length} server${servers.length === 1 ? '' : 's'}`
     if (!servers.length) {
-      replace(body, emptyState('server', 'No servers yet', 'Administrators define servers through the Application API (/api/application/servers). They appear here with a live console.'))
+      replace(body, emptyState('server', 'No servers yet', ctx.session.user.admin ? 'Create a server: wirehub runs its program and gives it a live console here.' : 'An administrator has not given you a server yet. Servers you may use appear here with a live console.'))
       return
     }
     const table = h(
       'table',
       { class: 'table', 'data-testid': 'servers-table' },
-      h('thead', null, h('tr', null, h('th', null, 'Server'), h('th', null, 'State'), h('th', null, 'CPU'), h('th', null, 'Memory'), h('th', null, 'Uptime'), h('th', { class: 'right' }, ''))),
+      h('thead', null, h('tr', null, h('th', null, 'Server'), h('th', null, 'State'), h('th', null, 'CPU'), h('th', null, 'Memory'), h('th', null, 'Uptime'), h('th', { class: 'right' }, h('span', { class: 'sr-only' }, 'Open')))),
       h(
         'tbody',
         null,
@@ -61,8 +59,9 @@ export function serversView(ctx: ViewContext): View {
         }),
       ),
     )
-    replace(body, table)
-    await poll()
+    replace(body, tableWrap(table))
+    clearTimeout(timer)
+    void poll()
   }
 
   async function poll(): Promise<void> {
@@ -87,11 +86,12 @@ export function serversView(ctx: ViewContext): View {
     if (!disposed) timer = window.setTimeout(() => void poll(), POLL_MS)
   }
 
-  void load()
+  const loader = retryLoad({ what: 'Servers', icon: 'server', load, show: (e) => replace(body, e), terminal: (err) => replace(body, emptyState('server', 'Servers are unavailable', errorMessage(err))) })
   return {
     el,
     dispose() {
       disposed = true
+      loader.stop()
       clearTimeout(timer)
     },
   }

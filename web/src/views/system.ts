@@ -1,11 +1,12 @@
 /**
  * System: the `system` channel's status stream (CPU, memory, disk, active connections) as
- * gauges and a live chart, plus the health and readiness endpoints.
+ * gauges and a live chart (with the page's time range and zoom), plus the health and readiness endpoints.
  */
 import type { SystemStatusUpdate } from '../../../packages/client/src/types.js'
 import { h, replace } from '../lib/dom.js'
 import { percent, time } from '../lib/format.js'
-import { LiveChart } from '../ui/chart.js'
+import { LiveChart, TimeRange } from '../ui/chart.js'
+import { rangeBar } from '../ui/range-bar.js'
 import type { View, ViewContext } from './view.js'
 
 const PERIOD = '2s'
@@ -21,12 +22,14 @@ export function systemView(ctx: ViewContext): View {
   const gauges = { cpu_usage: gauge('CPU', 'cpu'), memory_usage: gauge('Memory', 'memory'), disk_usage: gauge('Disk', 'disk'), active_connections: gauge('Connections', 'connections', false) }
   const updated = h('span', { class: 'muted small', 'data-testid': 'system-updated' }, 'Waiting for the first update…')
   const chartEl = h('div', { class: 'chart', 'data-testid': 'system-chart' })
+  const range = new TimeRange('5m')
+  const bar = rangeBar(range)
   const health = h('div', { class: 'kv' }, 'Checking…')
   const el = h(
     'section',
     { class: 'stack' },
     h('div', { class: 'tiles tiles-4' }, Object.values(gauges).map((g) => g.el)),
-    h('div', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', null, 'Usage'), updated), h('div', { class: 'card-body' }, chartEl)),
+    h('div', { class: 'card' }, h('div', { class: 'card-head' }, h('div', null, h('h2', null, 'Usage'), updated), bar.el), h('div', { class: 'card-body' }, chartEl)),
     h('div', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', null, 'Health')), h('div', { class: 'card-body' }, health)),
   )
   const chart = new LiveChart(chartEl, {
@@ -35,8 +38,9 @@ export function systemView(ctx: ViewContext): View {
       { label: 'Memory', color: '#0ea5e9', fmt: (v) => `${v.toFixed(1)} %` },
       { label: 'Disk', color: '#10b981', fmt: (v) => `${v.toFixed(1)} %` },
     ],
+    range,
     height: 220,
-    maxPoints: 300,
+    maxPoints: 5000,
     yRange: [0, 100],
   })
 
@@ -87,6 +91,7 @@ export function systemView(ctx: ViewContext): View {
     dispose() {
       unsub()
       off()
+      bar.dispose()
       chart.destroy()
     },
   }
