@@ -4,6 +4,7 @@
  * so a test can assert the dashboard threw none, and saves screenshots to test-artifacts/.
  */
 import { existsSync, mkdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
@@ -14,8 +15,14 @@ export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.m
 // Page-side globals, for the functions below that run inside the browser (page.evaluate /
 // waitForFunction). Module-scoped: the root tsconfig has no DOM lib and must not get one.
 declare const document: { querySelector(selector: string): any }
-declare const window: { scrollTo(x: number, y: number): void }
+declare const window: { scrollTo(x: number, y: number): void; innerWidth: number; axe: { run(ctx: unknown, opts: unknown): Promise<AxeResults> } }
 declare function requestAnimationFrame(cb: (time: number) => void): number
+
+const AXE_SCRIPT = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
+
+interface AxeResults {
+  violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: unknown[] }> }>
+}
 
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
@@ -28,11 +35,13 @@ export interface BrowserPage {
   shot(name: string): Promise<string>
 }
 
-export async function openBrowser(t: TapLike, baseUrl: string): Promise<BrowserPage> {
+export async function openBrowser(t: TapLike, baseUrl: string, viewport = { width: 1440, height: 900 }, shared?: Browser): Promise<BrowserPage> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see ENVIRONMENT.md)`)
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true })
-  t.teardown(() => browser.close())
-  const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 })
+  const browser = shared ?? (await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true }))
+  if (!shared) t.teardown(() => browser.close())
+  // A second context is a second browser profile: its own cookies, so its own session.
+  const context = await browser.newContext({ baseURL: baseUrl, viewport, deviceScaleFactor: 1, acceptDownloads: true })
+  t.teardown(() => context.close().catch(() => {}))
   const page = await context.newPage()
   page.setDefaultTimeout(15_000)
   const errors: string[] = []
@@ -58,6 +67,20 @@ export async function openBrowser(t: TapLike, baseUrl: string): Promise<BrowserP
       return path
     },
   }
+}
+
+/** The page's layout width against the viewport's: more means the page scrolls sideways. */
+export async function overflow(page: Page): Promise<{ scrollWidth: number; innerWidth: number }> {
+  return page.evaluate(() => ({ scrollWidth: document.querySelector('html').scrollWidth as number, innerWidth: window.innerWidth }))
+}
+
+/** axe-core run inside the page; returns the serious and critical violations, one line each. */
+export async function axeSerious(page: Page): Promise<string[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE_SCRIPT })
+  const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }))
+  return res.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => JSON.stringify(n.target)).join(', ')}`)
 }
 
 /** Signs in through the login form and waits for the shell. */

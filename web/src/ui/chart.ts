@@ -101,8 +101,7 @@ export class LiveChart {
   private readonly max: number
   private readonly offRange: () => void
   private readonly tick: number
-  /** Set while this chart applies the range itself, so its own setScale is not taken for a zoom. */
-  private applying = false
+  private hovering = false
 
   constructor(
     readonly el: HTMLElement,
@@ -175,6 +174,12 @@ export class LiveChart {
       el,
     )
     this.plot.over.addEventListener('dblclick', () => range.resetZoom())
+    // Away from the cursor, the legend shows the latest sample instead of dashes.
+    this.plot.over.addEventListener('mouseenter', () => (this.hovering = true))
+    this.plot.over.addEventListener('mouseleave', () => {
+      this.hovering = false
+      this.showLatest()
+    })
     this.offRange = range.on(() => this.redraw())
     this.resize = new ResizeObserver(() => {
       const w = el.clientWidth
@@ -257,7 +262,13 @@ export class LiveChart {
       this.frame = 0
       this.plot.setData(this.gapped())
       this.el.dataset.points = String(this.xs.length)
+      this.showLatest()
     })
+  }
+
+  private showLatest(): void {
+    const n = this.plot.data[0]?.length ?? 0
+    if (!this.hovering && n > 0) this.plot.setLegend({ idx: n - 1 })
   }
 
   destroy(): void {

@@ -72,7 +72,7 @@ export function formDialog(opts: FormDialogOptions): () => void {
       const fieldEl = (f: FieldSpec) => {
         const c = controls.get(f.name)!
         if (f.type === 'checkbox') return h('label', { class: 'check' }, c, h('span', null, f.label, f.hint ? h('span', { class: 'hint' }, f.hint) : null))
-        return h('label', { class: 'field' }, h('span', null, f.label, f.required ? null : h('em', { class: 'muted' }, ' optional')), c, f.hint ? h('span', { class: 'hint' }, f.hint) : null)
+        return h('label', { class: 'field' }, h('span', null, f.label, f.required || f.type === 'select' ? null : h('em', { class: 'muted' }, ' optional')), c, f.hint ? h('span', { class: 'hint' }, f.hint) : null)
       }
       for (const f of opts.fields) controls.set(f.name, control(f))
       const body: Child[] = []

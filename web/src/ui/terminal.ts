@@ -134,7 +134,13 @@ export class ConsoleTerminal {
   text(): string {
     const buf = this.term.buffer.active
     const lines: string[] = []
-    for (let i = 0; i < buf.length; i++) lines.push(buf.getLine(i)?.translateToString(true) ?? '')
+    for (let i = 0; i < buf.length; i++) {
+      const line = buf.getLine(i)
+      const text = line?.translateToString(true) ?? ''
+      // A row continuing the one above (a long line wrapped on a narrow screen) is the same line.
+      if (line?.isWrapped && lines.length) lines[lines.length - 1] += text
+      else lines.push(text)
+    }
     return lines.join('\n')
   }
 

@@ -321,11 +321,14 @@ export function consoleView(ctx: ViewContext, [id = '']: string[]): View {
       old?.close()
     }
 
-    function open(): void {
+    /** Opens a console socket; a reopen starts the terminal afresh (the server replays its log). */
+    function open(notice?: string): void {
       clearTimeout(recheck)
+      const reopening = socket !== null || notice !== undefined
       closeSocket()
       const s = ctx.session.openConsole(server.uuid || server.identifier)
       socket = s
+      let first = true
       s.onConsole((line) => term.line(line))
       s.onStatus((st) => {
         if (st !== state && state !== 'unknown') term.notice(`Server marked as ${st}...`)
@@ -339,10 +342,11 @@ export function consoleView(ctx: ViewContext, [id = '']: string[]): View {
       s.on('daemonMessage', (m) => term.notice(m, 'cyan'))
       s.on('throttled', (what) => toast(`Slow down: "${what}" was throttled by the server.`, 'warning'))
       s.on('open', ({ reconnected }) => {
-        if (reconnected) {
+        if (reconnected || (first && reopening)) {
           term.clear()
-          term.notice('Reconnected to the console.', 'green')
+          term.notice(notice && first ? notice : 'Reconnected to the console.', 'green')
         }
+        first = false
         s.requestLogs()
         s.requestStats()
       })
@@ -370,6 +374,7 @@ export function consoleView(ctx: ViewContext, [id = '']: string[]): View {
         // 4010 (a permission changed) or a refused credential: read the permissions again and
         // reconnect with the buttons they allow; the loader shows "no access" if none is left.
         term.notice(ev.code === 4010 ? 'Your access changed; reconnecting with your new permissions…' : `Console closed: ${ev.meaning ?? (ev.reason || 'the connection was refused')}; reconnecting…`, 'yellow')
+        pendingNotice = ev.code === 4010 ? 'Reconnected with your new permissions.' : 'Reconnected to the console.'
         setState(state)
         recheck = window.setTimeout(() => loader.now(), ev.code === 4010 ? 0 : 2000)
       })
@@ -385,9 +390,11 @@ export function consoleView(ctx: ViewContext, [id = '']: string[]): View {
       recheck = window.setTimeout(() => loader.now(), SUSPENDED_RECHECK_MS)
     }
 
+    let pendingNotice: string | undefined
     function reopen(): void {
       ended = null
-      open()
+      open(pendingNotice ?? 'Reconnected to the console.')
+      pendingNotice = undefined
     }
 
     if (ended === 'suspended') {
