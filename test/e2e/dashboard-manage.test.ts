@@ -62,7 +62,7 @@ t.test('servers, users, keys, subusers, passwords and device keys from the dashb
   await admin.shot('manage-02-user-key')
   const me = await fetch(`${url}/api/client/account`, { headers: { authorization: `Bearer ${key}` } })
   t.equal(me.status, 200, 'the shown key works')
-  t.equal((await me.json()).attributes.email, SUB_EMAIL)
+  t.equal(((await me.json()) as { attributes: { email: string } }).attributes.email, SUB_EMAIL)
   await a.click('[data-testid=dialog-close]')
   await a.waitForSelector(`[data-testid=users-table] tr[data-user="${SUB_EMAIL}"]`)
 
