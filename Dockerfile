@@ -74,5 +74,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 # container a longer stop timeout, e.g. `docker stop -t 15`). Node runs as the main process (not
 # behind npm) so it receives the signal itself; `--init` adds zombie reaping.
 # Migrations by hand (with AUTO_MIGRATE=false): `docker run … wirehub node dist/migrate.js`.
+# A lost administrator password: `docker compose exec wirehub node dist/admin-reset-password.js <email>`.
 STOPSIGNAL SIGTERM
 CMD ["node", "dist/server.js"]

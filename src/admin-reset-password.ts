@@ -1,6 +1,6 @@
 /**
- * `npm run admin:reset-password -- <email>`: sets a new password for a user from the server's
- * shell — the way back for an administrator who lost theirs or missed the one-time credentials
+ * `npm run admin:reset-password -- <email>` (`node dist/admin-reset-password.js <email>` in the
+ * image): sets a new password for a user from the server's shell — the way back for an administrator who lost theirs or missed the one-time credentials
  * printed at first start. It prints a new random password once, or reads one from standard input
  * with `--stdin` (`echo '…' | npm run admin:reset-password -- <email> --stdin`). Every browser
  * session of the user ends (a running server notices within its 30 s session cache).
@@ -9,11 +9,11 @@
  * DATABASE_URL, otherwise the embedded database in DATA_DIR, which is locked while a server runs
  * on it — stop that server first. Exit codes: 0 done, 1 failure, 2 usage, 3 unknown email.
  */
-import { loadConfig } from '../src/config/config.js'
-import { openDatabase } from '../src/db/database.js'
-import { DomainEvents } from '../src/lib/domain-events.js'
-import { generatePassword } from '../src/modules/auth/password.js'
-import { createUsersService } from '../src/modules/users/users.service.js'
+import { loadConfig } from './config/config.js'
+import { openDatabase } from './db/database.js'
+import { DomainEvents } from './lib/domain-events.js'
+import { generatePassword } from './modules/auth/password.js'
+import { createUsersService } from './modules/users/users.service.js'
 
 const USAGE = 'usage: npm run admin:reset-password -- <email> [--stdin]'
 
