@@ -235,3 +235,23 @@ t.test('deploy/compose.scale.yml: the instances trust X-Forwarded-For from nginx
     t.equal(compose.services[name]?.environment?.TRUST_PROXY, nginx, `${name}: TRUST_PROXY is that address, not true`)
   }
 })
+
+t.test('deploy/compose.scale.yml: every instance reads the root .env and has the same ADMIN_* and secret', async (t) => {
+  type Service = { environment?: Record<string, unknown>; env_file?: Array<{ path: string; required?: boolean }> }
+  const compose = parseYaml(read('deploy/compose.scale.yml')) as { services: Record<string, Service> }
+  const instances = Object.keys(compose.services).filter((n) => n.startsWith('wirehub-'))
+  t.same(instances, ['wirehub-1', 'wirehub-2'])
+  for (const name of instances) {
+    const service = compose.services[name]!
+    // env_file paths are relative to the compose file: ../.env is the repository root's.
+    t.same(service.env_file?.map((f) => f.path), ['../.env'], `${name}: env_file is the repository root's .env`)
+    for (const key of ['ADMIN_EMAIL', 'ADMIN_PASSWORD', 'ADMIN_API_KEY', 'SOCKET_TOKEN_SECRET', 'DATABASE_URL']) {
+      t.equal(service.environment?.[key], compose.services['wirehub-1']!.environment?.[key], `${name}: ${key} is the same as on wirehub-1`)
+      t.ok(service.environment?.[key] !== undefined, `${name}: ${key} is set`)
+    }
+  }
+  // Compose reads the interpolation .env from the compose file's folder unless told otherwise.
+  const readme = read('README.md')
+  t.match(readme, /docker compose --env-file \.env -f deploy\/compose\.scale\.yml up/, 'the README command points interpolation at the root .env')
+  t.match(read('deploy/compose.scale.yml'), /docker compose --env-file \.env -f deploy\/compose\.scale\.yml up/, 'and so does the file header')
+})
