@@ -15,6 +15,7 @@ import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { createWirehubContext, dropWirehubContext, ROOT } from './lib/targets.js'
 import { freePort, memorySnapshot, sleep, spawnServer, stop, waitPort, type MemorySnapshot } from './lib/proc.js'
+import { summarizeSnapshot } from './lib/heap-snapshot.js'
 
 const argv = new Set(process.argv.slice(2))
 const log = (s: string) => process.stdout.write(`${s}\n`)
@@ -63,37 +64,16 @@ function mappings(pid: number): Array<[string, number]> {
   return [...by.entries(), ...anon].sort((a, b) => b[1] - a[1])
 }
 
-/** Self size per node type and per object constructor in a heap snapshot. */
-function summarizeSnapshot(file: string): void {
-  const snap = JSON.parse(readFileSync(file, 'utf8')) as {
-    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }
-    nodes: number[]
-    strings: string[]
-  }
-  const f = snap.snapshot.meta.node_fields
-  const width = f.length
-  const [iType, iName, iSize] = [f.indexOf('type'), f.indexOf('name'), f.indexOf('self_size')]
-  const types = snap.snapshot.meta.node_types[0]
-  const byType = new Map<string, number>()
-  const byName = new Map<string, number>()
-  const strings: Array<[string, number]> = []
-  for (let i = 0; i < snap.nodes.length; i += width) {
-    const type = types[snap.nodes[i + iType]!]!
-    const size = snap.nodes[i + iSize]!
-    byType.set(type, (byType.get(type) ?? 0) + size)
-    if (type === 'string' && size >= 100_000) strings.push([snap.strings[snap.nodes[i + iName]!]!.slice(0, 70).replace(/\s+/g, ' '), size])
-    if (type === 'object' || type === 'closure' || type === 'array' || type === 'hidden') {
-      const key = `${type}: ${snap.strings[snap.nodes[i + iName]!]!.slice(0, 60)}`
-      byName.set(key, (byName.get(key) ?? 0) + size)
-    }
-  }
+/** Prints a heap snapshot's largest node types, strings and object kinds. */
+function printSnapshot(file: string): void {
+  const h = summarizeSnapshot(file)
   log('  heap snapshot, self size by node type:')
-  for (const [k, v] of [...byType].sort((a, b) => b[1] - a[1]).slice(0, 10)) log(`    ${k.padEnd(22)} ${mb(v)}`)
-  const big = strings.reduce((a, s) => a + s[1], 0)
-  log(`  strings of 100 KB or more: ${strings.length}, ${mb(big)} in all (mostly module sources V8 keeps for lazy compilation); the largest:`)
-  for (const [k, v] of strings.sort((a, b) => b[1] - a[1]).slice(0, 12)) log(`    ${JSON.stringify(k).padEnd(76)} ${mb(v)}`)
+  for (const [k, v] of [...h.byType].sort((a, b) => b[1] - a[1]).slice(0, 10)) log(`    ${k.padEnd(22)} ${mb(v)}`)
+  const big = h.bigStrings.reduce((a, s) => a + s[1], 0)
+  log(`  strings of 100 KB or more: ${h.bigStrings.length}, ${mb(big)} in all (mostly module sources V8 keeps for lazy compilation); the largest:`)
+  for (const [k, v] of h.bigStrings.slice(0, 12)) log(`    ${JSON.stringify(k).padEnd(76)} ${mb(v)}`)
   log('  largest object kinds:')
-  for (const [k, v] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 20)) log(`    ${k.padEnd(70)} ${mb(v)}`)
+  for (const [k, [, v]] of [...h.byKind].filter(([k]) => k !== 'string').sort((a, b) => b[1][1] - a[1][1]).slice(0, 20)) log(`    ${k.padEnd(70)} ${mb(v)}`)
 }
 
 async function measure(label: string, args: string[], env: NodeJS.ProcessEnv, snapDir: string | null): Promise<void> {
@@ -116,7 +96,7 @@ async function measure(label: string, args: string[], env: NodeJS.ProcessEnv, sn
       const s = (await memorySnapshot(pid, 300_000)) as Probe
       rmSync(join(snapDir, 'take'), { force: true })
       if (s.snapshot) {
-        summarizeSnapshot(s.snapshot)
+        printSnapshot(s.snapshot)
         rmSync(s.snapshot, { force: true })
       }
     }

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { writeHeapSnapshot } from 'node:v8'
 
 const children = new Set<ChildProcess>()
 let hooked = false
@@ -105,6 +106,8 @@ export interface MemorySnapshot {
   /** Memory of Buffers and other objects outside the V8 heap, bytes. */
   external: number
   rss: number
+  /** Path of the heap snapshot written with it (see takeHeapSnapshot), else null. */
+  snapshot?: string | null
 }
 
 /**
@@ -125,6 +128,21 @@ export async function memorySnapshot(pid: number, timeoutMs = 10_000): Promise<M
   const snap = JSON.parse(readFileSync(file, 'utf8')) as MemorySnapshot
   rmSync(file, { force: true })
   return snap
+}
+
+/**
+ * A heap snapshot of a target (after the same two GCs), written into `dir`, which must be the
+ * target's BENCH_HEAP_SNAPSHOT_DIR; returns its path.
+ */
+export async function takeHeapSnapshot(pid: number, dir: string): Promise<string> {
+  writeFileSync(join(dir, 'take'), '')
+  try {
+    const s = await memorySnapshot(pid, 600_000)
+    if (!s.snapshot) throw new Error(`target ${pid} wrote no heap snapshot (BENCH_HEAP_SNAPSHOT_DIR not set for it?)`)
+    return s.snapshot
+  } finally {
+    rmSync(join(dir, 'take'), { force: true })
+  }
 }
 
 /** Resident set size in bytes (VmRSS). */
@@ -168,7 +186,10 @@ export function watchParent(): void {
       gc()
       gc()
       const m = process.memoryUsage()
-      writeFileSync(memFile(process.pid), JSON.stringify({ heapUsed: m.heapUsed, external: m.external, rss: m.rss }))
+      // A heap snapshot only when asked for: writing one allocates ~100 MB natively (seen in RSS after it).
+      const dir = process.env.BENCH_HEAP_SNAPSHOT_DIR
+      const snapshot = dir && existsSync(join(dir, 'take')) ? writeHeapSnapshot(join(dir, `${process.pid}-${Date.now()}.heapsnapshot`)) : null
+      writeFileSync(memFile(process.pid), JSON.stringify({ heapUsed: m.heapUsed, external: m.external, rss: m.rss, snapshot }))
     })
   }
   const ppid = Number(process.env.BENCH_PARENT_PID)

@@ -13,8 +13,13 @@
  * - **Server CPU per new socket**: utime+stime during the stages / sockets, with and without the
  *   token fetch (wirehub fetches one socket token over REST per socket first; the load generator
  *   fetches them all, then the workers wait until the harness has read the CPU, then connect).
+ * - With BENCH_HEAP_SNAPSHOT_DIR=<dir> (passed to every target), a heap snapshot before the first
+ *   socket and one at the last stage: what each socket keeps alive, by object kind (count and
+ *   bytes per socket), printed and kept in the JSON. Snapshots are large and slow; opt-in.
  */
-import { cpuMs, memorySnapshot, sleep, type MemorySnapshot } from '../lib/proc.js'
+import { mkdirSync, rmSync } from 'node:fs'
+import { cpuMs, memorySnapshot, sleep, takeHeapSnapshot, type MemorySnapshot } from '../lib/proc.js'
+import { perSocketGrowth, summarizeSnapshot, type HeapSummary } from '../lib/heap-snapshot.js'
 import { median } from '../lib/report.js'
 import type { Target } from '../lib/targets.js'
 import type { LoadGen } from '../loadgen/controller.js'
@@ -40,12 +45,25 @@ export interface MemorySession {
   connectCpuUs: number
   connectCpuWithTokenUs: number
   connectPerSec: number
+  /** Heap growth per socket by object kind (BENCH_HEAP_SNAPSHOT_DIR only): [kind, count, bytes]. */
+  perSocketKinds?: Array<[string, number, number]>
 }
 
 export async function runMemory(lg: LoadGen, target: Target, counts: number[], round: number, opts: { log: (s: string) => void }): Promise<MemorySession> {
   const log = opts.log
   await sleep(1000)
   const points: MemoryPoint[] = [{ sockets: 0, ...(await memorySnapshot(target.pid)) }]
+  const snapDir = process.env.BENCH_HEAP_SNAPSHOT_DIR
+  const heapAt = async (): Promise<HeapSummary> => {
+    const file = await takeHeapSnapshot(target.pid, snapDir!)
+    try {
+      return summarizeSnapshot(file)
+    } finally {
+      rmSync(file, { force: true })
+    }
+  }
+  if (snapDir) mkdirSync(snapDir, { recursive: true })
+  const heap0 = snapDir ? await heapAt() : null
   const devices = target.devices(DEVICES).map((d) => d.id)
   let connected = 0
   let failed = 0
@@ -87,6 +105,11 @@ export async function runMemory(lg: LoadGen, target: Target, counts: number[], r
     connectCpuUs: connected > 0 ? Math.round((cpuConnect * 1000) / connected) : NaN,
     connectCpuWithTokenUs: connected > 0 ? Math.round(((cpuConnect + cpuTokens) * 1000) / connected) : NaN,
     connectPerSec: connectMs > 0 ? Math.round(connected / (connectMs / 1000)) : NaN,
+  }
+  if (heap0 && connected > 0) {
+    session.perSocketKinds = perSocketGrowth(heap0, await heapAt(), connected).slice(0, 25)
+    log('  per socket, by object kind (count, bytes):')
+    for (const [kind, count, bytes] of session.perSocketKinds.slice(0, 15)) log(`    ${kind.padEnd(64)} ${count.toFixed(2).padStart(6)}  ${Math.round(bytes).toString().padStart(6)} B`)
   }
   log(`  heap/socket ${session.heapPerSocketKb} KB, RSS slope ${session.rssSlopeKb} KB/socket, CPU/new socket ${session.connectCpuUs} µs (with token fetch ${session.connectCpuWithTokenUs} µs)`)
   await lg.close()
