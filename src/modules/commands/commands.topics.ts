@@ -3,8 +3,9 @@
  * command is published once to the device's topic, its owner's topic and `commands:all` (root
  * administrators), like the other device channels; the hub delivers it once per socket.
  */
+import Type from 'typebox'
 import type { Codec } from '../realtime/hub.js'
-import type { CommandState } from './commands.schemas.js'
+import { CommandAttributes, COMMAND_STATES, type CommandState } from './commands.schemas.js'
 
 export const COMMANDS_CHANNEL = 'commands'
 export const COMMANDS_CODEC = 'commands.update'
@@ -30,6 +31,15 @@ export interface CommandPayload {
   completed_at: string | null
   expires_at: string
 }
+
+/** The outbound message schema (published in the AsyncAPI document). */
+export const CommandUpdateMessage = Type.Object({
+  type: Type.Literal('command_update'),
+  channel: Type.Literal(COMMANDS_CHANNEL),
+  device_id: Type.Integer(),
+  state: Type.Unsafe<CommandState>({ type: 'string', enum: [...COMMAND_STATES], description: 'the state the command just entered' }),
+  command: CommandAttributes,
+})
 
 /** `{"type":"command_update","channel":"commands","device_id":…,"command":{…}}` */
 export const commandsCodec: Codec = {

@@ -10,6 +10,7 @@ import { CLOSE } from '../realtime/close-codes.js'
 import { DeviceStatusUpdateMessage, TelemetryUpdateMessage } from '../devices/devices.messages.js'
 import { AlertMessage } from '../alerts/alerts.messages.js'
 import { SystemStatusMessage } from './system-status.codec.js'
+import { CommandUpdateMessage } from '../commands/commands.topics.js'
 
 type Json = Record<string, unknown>
 
@@ -68,6 +69,7 @@ export function buildAsyncApi(publicUrl: string): Json {
     alert: { name: 'alert', payload: plain(AlertMessage) },
     deviceStatusUpdate: { name: 'device_status_update', payload: plain(DeviceStatusUpdateMessage) },
     systemStatusUpdate: { name: 'system_status_update', payload: plain(SystemStatusMessage) },
+    commandUpdate: { name: 'command_update', summary: 'A device command changed state (commands channel); each transition once', payload: plain(CommandUpdateMessage) },
   }
 
   const userEvent = (n: number): Json => ({ type: 'integer', const: n })
@@ -103,7 +105,7 @@ export function buildAsyncApi(publicUrl: string): Json {
       },
       channels: {
         address: '/ws',
-        title: 'IoT channels (also /ws/telemetry, /ws/alerts, /ws/devices, /ws/system restricted to one channel)',
+        title: 'IoT channels (also /ws/telemetry, /ws/alerts, /ws/devices, /ws/system, /ws/commands restricted to one channel)',
         messages: channelMessages,
       },
       userEvents: {
@@ -124,7 +126,7 @@ export function buildAsyncApi(publicUrl: string): Json {
       channelsReceive: {
         action: 'send',
         channel: { $ref: '#/channels/channels' },
-        messages: ref('channels', ['authResponse', 'tokenExpiring', 'subscribed', 'unsubscribed', 'error', 'pong', 'telemetryUpdate', 'alert', 'deviceStatusUpdate', 'systemStatusUpdate']),
+        messages: ref('channels', ['authResponse', 'tokenExpiring', 'subscribed', 'unsubscribed', 'error', 'pong', 'telemetryUpdate', 'alert', 'deviceStatusUpdate', 'systemStatusUpdate', 'commandUpdate']),
       },
       userEventsSend: { action: 'receive', channel: { $ref: '#/channels/userEvents' }, messages: ref('userEvents', ['echo']) },
       userEventsReceive: {
