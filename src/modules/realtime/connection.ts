@@ -38,8 +38,8 @@ export interface OutboundOptions extends BacklogLimits {
 /**
  * Bytes (and frames) a turn may cork on an empty socket before they are written early: bounds
  * what the backlog check does not see, and keeps a writev under the kernel's IOV_MAX (1024).
- * The byte bound is also at most the soft limit, so a reader whose kernel buffer has just filled
- * is found at most one frame past the soft limit, as without coalescing.
+ * The byte bound is also at most the soft (and hard) limit, so a reader whose kernel buffer has
+ * just filled is found at most one frame past the soft limit, as without coalescing.
  */
 const TURN_MAX_BYTES = 64 * 1024
 const TURN_MAX_FRAMES = 512
@@ -98,7 +98,7 @@ export class Connection<M = unknown> implements TurnFlushable {
     this.socket = internals._socket
     this.raw = !!this.socket && !ws.extensions.includes('permessage-deflate')
     this.coalesce = this.socket ? (limits.coalesceWrites ?? 'tick') : 'off'
-    this.turnMaxBytes = Math.min(TURN_MAX_BYTES, limits.softLimitBytes)
+    this.turnMaxBytes = Math.min(TURN_MAX_BYTES, limits.softLimitBytes, limits.hardLimitBytes)
     ws.once('close', () => this.dispose())
     releaseUpgradeContext(ws, this.socket)
   }
