@@ -48,7 +48,10 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
 
 async function openPostgres(opts: DatabaseOptions): Promise<Database> {
   const url = opts.databaseUrl!
-  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize, idleTimeoutMillis: 30_000 })
+  // A server that does not answer (a network partition, not a refusal) fails a request after
+  // 10 s (connecting, or waiting for a pooled connection) with a 503 instead of holding it until
+  // the client gives up.
+  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000 })
   // An idle client losing its connection emits 'error' on the pool; without a listener that
   // would crash the process. The next query gets a fresh connection.
   pool.on('error', () => {})

@@ -54,6 +54,7 @@ export function pterodactylCode(status: number): string {
     case 422: return 'ValidationException'
     case 429: return 'TooManyRequestsHttpException'
     case 503: return 'ServiceUnavailableHttpException'
+    case 507: return 'InsufficientStorageHttpException'
     default: return 'HttpException'
   }
 }

@@ -5,11 +5,13 @@
  * still counts it against the caller's IP.
  */
 import fp from 'fastify-plugin'
+import { Redis } from 'ioredis'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Forbidden, NOT_AN_ADMIN, Unauthenticated, WRONG_KEY_FOR_APPLICATION_API, WRONG_KEY_FOR_CLIENT_API } from '../../lib/errors.js'
 import { KEY_TYPE_APPLICATION, KEY_TYPE_CLIENT } from './api-key.format.js'
 import { createApiKeyService, type ApiKeyService, type KeyAuthResult } from './api-keys.service.js'
 import { bearerToken, parseCredentialRef, type AuthFailure, type Principal } from './principal.js'
+import { createLoginLimiter } from './login-limiter.js'
 import { createSessionService, type SessionService } from './sessions.service.js'
 import { createSocketTokens, type SocketTokens } from './socket-tokens.js'
 import { CSRF_COOKIE, CSRF_HEADER, CSRF_REFUSED, SESSION_COOKIE, csrfMatches } from './cookies.js'
@@ -41,11 +43,26 @@ export default fp(
     const cfg = app.config
     const log = app.log.child({ module: 'auth' })
     const apiKeys = createApiKeyService({ prisma: app.prisma, events: app.events, log })
+    // A connection of its own: login counters must not queue behind other Redis traffic, and
+    // with no offline queue an outage falls through to the database store at once.
+    const limiterRedis = cfg.REDIS_URL
+      ? new Redis(cfg.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (n) => Math.min(n * 200, 2000) })
+      : null
+    limiterRedis?.on('error', () => {})
+    const loginLimiter = createLoginLimiter({
+      prisma: app.prisma,
+      redis: limiterRedis,
+      redisPrefix: cfg.REDIS_PREFIX,
+      maxPerAccount: cfg.LOGIN_MAX_FAILURES,
+      maxPerIp: cfg.LOGIN_IP_MAX_FAILURES,
+      windowSec: cfg.LOGIN_LOCKOUT,
+      log,
+    })
     const sessions = createSessionService({
       prisma: app.prisma,
       events: app.events,
       sessionTtlSec: cfg.SESSION_TTL,
-      login: { maxFailures: cfg.LOGIN_MAX_FAILURES, ipMaxFailures: cfg.LOGIN_IP_MAX_FAILURES, lockoutSec: cfg.LOGIN_LOCKOUT },
+      loginLimiter,
     })
     app.decorate('apiKeys', apiKeys)
     app.decorate('isCredentialActive', async (ref: string) => {
@@ -159,6 +176,8 @@ export default fp(
     })
 
     app.addHook('onClose', async () => {
+      loginLimiter.close()
+      limiterRedis?.disconnect()
       await apiKeys.close()
     })
   },

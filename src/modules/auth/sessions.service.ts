@@ -6,16 +6,17 @@
 import { createHash } from 'node:crypto'
 import type { Prisma } from '../../db/database.js'
 import type { DomainEvents } from '../../lib/domain-events.js'
-import { FailureLimiter } from '../../lib/failure-limiter.js'
 import { TooManyRequests, Unauthenticated } from '../../lib/errors.js'
 import { dummyPasswordHash, randomToken, verifyPassword } from './password.js'
 import type { AuthUser } from './principal.js'
+import type { LoginLimiter } from './login-limiter.js'
 
 export interface SessionServiceDeps {
   prisma: Prisma
   events: DomainEvents
   sessionTtlSec: number
-  login: { maxFailures: number; ipMaxFailures: number; lockoutSec: number }
+  /** Per-account and per-IP attempt budget, taken before each password check. */
+  loginLimiter: LoginLimiter
   cacheTtlMs?: number
 }
 
@@ -39,25 +40,19 @@ export function createSessionService(deps: SessionServiceDeps) {
   const { prisma, events } = deps
   const ttl = deps.cacheTtlMs ?? 30_000
   const cache = new Map<string, CachedSession>()
-  const windowMs = deps.login.lockoutSec * 1000
-  const byAccount = new FailureLimiter({ maxFailures: deps.login.maxFailures, windowMs })
-  const byIp = new FailureLimiter({ maxFailures: deps.login.ipMaxFailures, windowMs })
+  const limiter = deps.loginLimiter
 
   return {
     /** Verifies credentials and opens a session; returns the cookie value (shown once). */
     async login(email: string, password: string, ip: string, userAgent: string | undefined) {
       const account = email.trim().toLowerCase()
-      const wait = Math.max(byAccount.retryAfterMs(account), byIp.retryAfterMs(ip))
-      if (wait > 0) throw new LoginLockedError(Math.ceil(wait / 1000))
+      const admission = await limiter.begin(account, ip)
+      if (!admission.ok) throw new LoginLockedError(admission.retryAfterSec)
       const user = await prisma.user.findUnique({ where: { email: account } })
       // Hash even for unknown accounts so response time does not reveal which emails exist.
       const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()))
-      if (!user || !ok) {
-        byAccount.fail(account)
-        byIp.fail(ip)
-        throw new Unauthenticated()
-      }
-      byAccount.succeed(account)
+      if (!user || !ok) throw new Unauthenticated()
+      await limiter.succeeded(account, ip)
       const token = randomToken(43)
       const session = await prisma.session.create({
         data: {

@@ -1,6 +1,7 @@
 /** Liveness (`/health`: the process answers) and readiness (`/ready`: the database answers). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
+import { statfs } from 'node:fs/promises'
 import { buildAsyncApi } from './asyncapi.js'
 import { RedisBroker } from '../realtime/redis-broker.js'
 
@@ -12,8 +13,23 @@ const Ready = Type.Object({ status: Type.String(), checks: Type.Record(Type.Stri
  * stay below info so they do not drown the log (a failed readiness check still logs a warning).
  */
 const PROBE_LOG_LEVEL = 'warn'
+/** Below this much free space in DATA_DIR the embedded database is reported full. */
+const MIN_FREE_BYTES = 1024 * 1024
+/** A write refused for full storage keeps /ready "full" this long (the disk may be freed meanwhile). */
+const STORAGE_FULL_MEMORY_MS = 60_000
 
 export const systemRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  /**
+   * 'full' when a write recently failed for lack of space (any database), or when the embedded
+   * database's folder has less than MIN_FREE_BYTES left; 'ok' otherwise.
+   */
+  async function storageCheck(): Promise<'ok' | 'full'> {
+    if (Date.now() - app.storageFullAt < STORAGE_FULL_MEMORY_MS) return 'full'
+    if (!app.config.embedded) return 'ok'
+    const fs = await statfs(app.config.DATA_DIR).catch(() => null)
+    return fs && fs.bavail * fs.bsize < MIN_FREE_BYTES ? 'full' : 'ok'
+  }
+
   app.get('/health', {
     schema: { summary: 'Liveness: the process answers', tags: ['operations'], response: { 200: Health } },
     logLevel: PROBE_LOG_LEVEL,
@@ -27,7 +43,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/ready', {
-    schema: { summary: 'Readiness: the database answers (503 if not); Redis reported as degraded', tags: ['operations'], response: { 200: Ready, 503: Ready } },
+    schema: { summary: 'Readiness: the database answers and its storage is not full (503 if not); Redis reported as degraded', tags: ['operations'], response: { 200: Ready, 503: Ready } },
     logLevel: PROBE_LOG_LEVEL,
     handler: async (request, reply) => {
       const checks: Record<string, string> = {}
@@ -49,7 +65,8 @@ export const systemRoutes: FastifyPluginAsyncTypebox = async (app) => {
         request.log.warn({ err }, 'readiness check failed: database unavailable')
         checks.database = 'unavailable'
       }
-      const ok = checks.database === 'ok'
+      checks.storage = await storageCheck()
+      const ok = checks.database === 'ok' && checks.storage === 'ok'
       // Redis is reported but not fatal: without it an instance still serves its own clients,
       // and a load balancer must not drop every instance during a Redis outage.
       const broker = app.hub.broker

@@ -6,6 +6,20 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { FieldError, pterodactylCode } from '../../lib/errors.js'
+import { classifyOutage, type DependencyOutage } from '../../lib/dependency-errors.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** When a request last failed because the database's storage was full (ms epoch, 0: never); /ready reports it. */
+    storageFullAt: number
+  }
+}
+
+/** An outage's answer: status, Retry-After seconds and what to tell the client. */
+const OUTAGE_ANSWERS: Record<DependencyOutage, { status: number; retryAfter: number; detail: string }> = {
+  database_unavailable: { status: 503, retryAfter: 5, detail: 'The database is unavailable; retry shortly.' },
+  storage_full: { status: 507, retryAfter: 60, detail: 'The database storage is full; nothing was written.' },
+}
 
 interface ErrorItem {
   code: string
@@ -50,6 +64,8 @@ export default fp(
         return send(reply, request, status, errors)
       }
       const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
+      const outage = status >= 500 ? classifyOutage(err) : null
+      if (outage) return sendOutage(request, reply, outage, err)
       if (status >= 500) {
         request.log.error({ err }, 'request failed')
         return send(reply, request, status, [
@@ -59,6 +75,19 @@ export default fp(
       if (err.retryAfterSec) reply.header('retry-after', String(err.retryAfterSec))
       return send(reply, request, status, [{ code: pterodactylCode(status), status: String(status), detail: err.message }])
     })
+
+    app.decorate('storageFullAt', 0)
+
+    /** A dependency outage: 503 (507 for full storage) with Retry-After and a code naming it. */
+    function sendOutage(request: FastifyRequest, reply: FastifyReply, outage: DependencyOutage, err: Error) {
+      const answer = OUTAGE_ANSWERS[outage]
+      if (outage === 'storage_full') app.storageFullAt = Date.now()
+      request.log.warn({ err: { message: err.message, code: (err as { code?: unknown }).code }, outage }, 'request failed: dependency outage')
+      reply.header('retry-after', String(answer.retryAfter))
+      return send(reply, request, answer.status, [
+        { code: pterodactylCode(answer.status), status: String(answer.status), detail: answer.detail, meta: { reason: outage } },
+      ])
+    }
 
     app.setNotFoundHandler(function (request, reply) {
       return send(reply, request, 404, [
