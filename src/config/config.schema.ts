@@ -116,6 +116,7 @@ export const ConfigSchema = Type.Object({
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis URL; enables the multi-instance backplane' })),
   REDIS_PREFIX: Type.String({ default: DEFAULT_REDIS_PREFIX, pattern: '^[A-Za-z0-9_.:{}/-]{1,64}$', description: 'Prefix of every Redis key and channel wirehub uses, so deployments can share one Redis' }),
   REDIS_NODE_TTL: Int(15, 2, 3600, 'Seconds after which a crashed instance is forgotten: its node entry and its connection slots expire (refreshed every third of this)'),
+  REVOCATION_CHECK_INTERVAL: Int(10, 1, 3600, 'Seconds between re-checks of the credentials behind open sockets and cached keys/sessions, so a revocation another instance could not announce (Redis down) still takes effect within this time'),
   METRICS_REQUIRE_KEY: Bool(false, 'Require an application API key for /metrics'),
   // --- operations
   LOG_LEVEL: Type.Union(

@@ -211,6 +211,17 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
       }
     },
 
+    /** Ids of the keys in the cache (the revocation re-check verifies them). */
+    cachedKeyIds(): number[] {
+      return [...byId.keys()]
+    },
+
+    /** Drops a key from the cache by id (found revoked by the re-check). */
+    invalidateKeyId(keyId: number) {
+      const identifier = byId.get(keyId)
+      if (identifier !== undefined) forget(identifier)
+    },
+
     /** True when the key still exists and is not revoked (socket re-auth checks this). */
     async isActive(keyId: number): Promise<boolean> {
       const identifier = byId.get(keyId)

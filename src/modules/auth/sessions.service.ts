@@ -123,6 +123,11 @@ export function createSessionService(deps: SessionServiceDeps) {
       return !!row && row.expiresAt.getTime() > Date.now()
     },
 
+    /** Ids of the sessions in the cache (the revocation re-check verifies them). */
+    cachedSessionIds(): number[] {
+      return [...new Set([...cache.values()].map((v) => v.id))]
+    },
+
     invalidateSession(sessionId: number) {
       for (const [k, v] of cache) if (v.id === sessionId) cache.delete(k)
     },

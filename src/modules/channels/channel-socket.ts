@@ -249,6 +249,7 @@ export class ChannelSocket implements RegisteredSocket {
     this.user = user
     this.userId = user.id
     this.cred = claims.cred
+    this.conn.credential = claims.cred
     this.conn.meta = { userId: user.id }
     this.deps.registry.bind(this, user.id, claims.cred, prevCred)
     this.expiresAt = claims.exp

@@ -7,6 +7,7 @@ import type { Cluster } from './cluster.types.js'
 import { EventBridge } from './event-bridge.js'
 import { LocalCluster } from './local-cluster.js'
 import { RedisCluster } from './redis-cluster.js'
+import { createCredentialSweep } from '../auth/credential-sweep.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,11 +25,23 @@ export default fp(
       : new LocalCluster(cfg.NODE_NAME, publicUrl)
     const bridge = cfg.REDIS_URL ? new EventBridge(cfg.REDIS_URL, app.events, cfg.REDIS_PREFIX) : null
     app.decorate('cluster', cluster)
+    // The backstop for revocations that could not be announced (auth/credential-sweep.ts).
+    const sweep = createCredentialSweep({
+      prisma: app.prisma,
+      forEachConnection: (fn) => app.hub.forEachConnection(fn),
+      apiKeys: app.apiKeys,
+      sessions: app.sessions,
+      log: app.log.child({ module: 'revocation' }),
+      intervalMs: cfg.REVOCATION_CHECK_INTERVAL * 1000,
+    })
+    bridge?.onReconnect(() => void sweep.sweep())
+    app.addHook('onReady', async () => sweep.start())
     if (cluster instanceof RedisCluster) app.addHook('onListen', async () => cluster.announce())
     app.addHook('onClose', async () => {
+      await sweep.stop()
       await bridge?.close()
       await cluster.close()
     })
   },
-  { name: 'cluster', dependencies: ['config'] },
+  { name: 'cluster', dependencies: ['config', 'database', 'auth', 'realtime'] },
 )

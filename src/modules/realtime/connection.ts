@@ -69,6 +69,8 @@ export class Connection<M = unknown> implements TurnFlushable {
   closed = false
   /** Set by the protocol adapter once the socket has authenticated (metrics, sweeps). */
   authenticated = false
+  /** The credential (`k:<keyId>` / `s:<sessionId>`) the socket authenticated with; re-checked for revocation. */
+  credential: string | null = null
   /** The close code wirehub sent, if wirehub closed the socket. */
   closeCode: number | null = null
   /** Protocol-specific notice sent after droppable messages were collapsed (null: none). */

@@ -157,6 +157,7 @@ export function createConsoleSockets(app: FastifyInstance, getService: () => Ser
     if (first && authenticatedCount(s.server.uuid) >= cfg.CONSOLE_MAX_SOCKETS) return close(s, CLOSE.TOO_MANY_CONNECTIONS)
     const wasExpired = s.expired
     s.claims = claims
+    s.conn.credential = claims.cred
     s.expired = false
     if (s.authTimer) clearTimeout(s.authTimer)
     s.authTimer = null

@@ -67,6 +67,7 @@ export type UpgradeCheck = ReturnType<typeof createUpgradeCheck>
 /** Adopts an accepted socket: subscribes it to the user events and serves the echo protocol. */
 export function startSession(deps: { hub: Hub; log: FastifyBaseLogger }, ws: WebSocket, meta: UserEventsMeta): void {
   const conn = deps.hub.connect(ws, CONNECTION_KIND, meta)
+  if (meta.keyId !== null) conn.credential = `k:${meta.keyId}`
   const log = deps.log.child({ connId: conn.id })
   deps.hub.subscribe(conn, USER_EVENTS_TOPIC)
   const bucket = new TokenBucket(LIMITS.messagesPerSecond, LIMITS.burst)
