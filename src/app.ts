@@ -121,7 +121,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     const { credentials } = await bootstrapAdmin({ cfg: config, db: app.db, users, apiKeys: app.apiKeys, log: app.log })
     if (!credentials) return
     if (opts.onAdminCreated) opts.onAdminCreated(credentials)
-    else process.stdout.write(credentialsBlock(credentials, config.publicUrl))
+    else if (credentials.password || credentials.apiKey) process.stdout.write(credentialsBlock(credentials, config.publicUrl))
   })
 
   // Domain modules: each registers its own routes, sockets and services.

@@ -29,8 +29,12 @@ export interface WirehubClientOptions {
   fetch?: FetchLike
   /** Reconnect backoff window: base (default 500 ms) and cap (default 30 s). */
   backoff?: BackoffOptions
-  /** Origin header for console/channel sockets opened from Node (`ws` only). */
-  origin?: string
+  /**
+   * Origin header for console/channel sockets opened from Node with an injected `WebSocket`
+   * (`ws`). Default: the origin of `baseUrl` (wirehub always accepts its own PUBLIC_URL's origin);
+   * `false` sends none. Browsers set Origin themselves and ignore this.
+   */
+  origin?: string | false
   /** How long to wait for the server to acknowledge an auth (ms). Default 10 000. */
   authTimeoutMs?: number
   /** For tests: timers and random source. */
@@ -58,7 +62,7 @@ export class WirehubClient {
     this.rest = new Rest({ baseUrl, apiKey: opts.apiKey, fetch: fetchFn })
     this.deps = {
       WebSocket,
-      wsOptions: opts.origin ? { origin: opts.origin } : undefined,
+      wsOptions: socketOrigin(opts, baseUrl, g.location?.origin !== undefined),
       backoff: { ...DEFAULT_BACKOFF, ...opts.backoff },
       clock: opts.clock ?? systemClock,
       random: opts.random ?? Math.random,
@@ -104,5 +108,16 @@ export class WirehubClient {
     this.channelsSocket = null
     for (const u of [...this.userSockets]) u.close()
     this.userSockets.clear()
+  }
+}
+
+/** `{ origin }` for `ws` in Node: the configured one, else the base URL's; none in a browser page. */
+function socketOrigin(opts: WirehubClientOptions, baseUrl: string, inBrowser: boolean): { origin: string } | undefined {
+  if (opts.origin === false || inBrowser || !opts.WebSocket) return undefined
+  if (opts.origin) return { origin: opts.origin }
+  try {
+    return { origin: new URL(baseUrl).origin }
+  } catch {
+    return undefined
   }
 }

@@ -9,6 +9,7 @@ export { ChannelsSocket, toAlertMessage, type ChannelsEvents, type ChannelsOptio
 export { DeviceCommands, FINAL_COMMAND_STATES, type ListCommandsOptions } from './commands.js'
 export { UserEventsSocket, type UserEventsEvents, type UserEventsOptions } from './user-events.js'
 export {
+  HandshakeRefusedError,
   ReconnectingSocket,
   type CloseEvent,
   type OpenEvent,

@@ -288,15 +288,20 @@ export abstract class ReconnectingSocket<Events extends SocketEvents> {
       }
       this.onFrame(frame)
     }
+    let refusal: HandshakeRefusedError | null = null
     ws.onerror = (ev: { message?: string; error?: unknown }) => {
       if (this.ws !== ws) return
-      this.events.emit('error', ev?.error instanceof Error ? ev.error : new Error(ev?.message || 'websocket error'))
+      const err = ev?.error instanceof Error ? ev.error : new Error(ev?.message || 'websocket error')
+      refusal = handshakeRefusal(err, creds.url)
+      this.events.emit('error', refusal ?? err)
     }
     ws.onclose = (ev: { code?: number; reason?: string }) => {
       if (this.ws !== ws) return
       this.ws = null
       detach(ws)
-      this.onSocketClosed(ev?.code ?? 1006, ev?.reason ?? '')
+      // A refused handshake is answered the same way on every attempt: stop, and say why.
+      if (refusal) this.giveUp(1006, refusal.message)
+      else this.onSocketClosed(ev?.code ?? 1006, ev?.reason ?? '')
     }
   }
 
@@ -371,6 +376,32 @@ export abstract class ReconnectingSocket<Events extends SocketEvents> {
     this.stateValue = s
     this.events.emit('state', s)
   }
+}
+
+/**
+ * The server refused the websocket handshake with an HTTP status (seen in Node, where `ws`
+ * reports "Unexpected server response: 403"; a browser only sees a failed connection).
+ * 401/403/404 are terminal: retrying would be refused the same way.
+ */
+export class HandshakeRefusedError extends Error {
+  constructor(
+    readonly status: number,
+    readonly url: string,
+  ) {
+    super(`${url}: the server refused the websocket handshake with HTTP ${status}: ${HANDSHAKE_REASONS[status]}`)
+    this.name = 'HandshakeRefusedError'
+  }
+}
+
+const HANDSHAKE_REASONS: Record<number, string> = {
+  401: 'not authenticated (user events: send an application key if the server requires one)',
+  403: "the Origin is not allowed (set the client's `origin` to an origin in the server's ALLOWED_ORIGINS or its PUBLIC_URL's)",
+  404: 'no socket at this address (wrong URL, or the server or resource was deleted)',
+}
+
+function handshakeRefusal(err: Error, url: string): HandshakeRefusedError | null {
+  const status = Number(/Unexpected server response: (\d{3})/.exec(err.message)?.[1])
+  return status in HANDSHAKE_REASONS ? new HandshakeRefusedError(status, url.replace(/\?.*$/, '')) : null
 }
 
 function detach(ws: WebSocketLike): void {
