@@ -8,6 +8,7 @@ import t from 'tap'
 import { freshDatabase } from '../helper.js'
 import { api, createDevice, createUser } from '../channels/support.js'
 import { Device, mqttApp } from '../mqtt/support.js'
+import { until } from '../wait.js'
 
 t.test('queued and unacknowledged commands are delivered after a restart', async (t) => {
   const databaseUrl = await freshDatabase(t)
@@ -46,4 +47,28 @@ t.test('queued and unacknowledged commands are delivered after a restart', async
       [queued.id, 'SUCCEEDED', { ok: 'queued' }],
     ],
   )
+})
+
+t.test('two instances on one database: a command created on one is delivered once by the instance the device is connected to', async (t) => {
+  const databaseUrl = await freshDatabase(t)
+  const a = await mqttApp(t, { DATABASE_URL: databaseUrl, NODE_NAME: 'a' })
+  const b = await mqttApp(t, { DATABASE_URL: databaseUrl, NODE_NAME: 'b' })
+  const alice = await createUser(a)
+  const dev = await createDevice(a, alice.key)
+  const d = await Device.connect(t, b.mqttUrl, { username: String(dev.id), password: dev.deviceKey })
+  d.client.on('message', (topic, payload) => {
+    const id = topic.split('/').pop()
+    d.client.publish(`v1/devices/me/rpc/response/${id}`, payload, { qos: 1 })
+  })
+  await d.client.subscribeAsync('v1/devices/me/rpc/request/+', { qos: 1 })
+  const ids: number[] = []
+  for (let i = 0; i < 5; i++) ids.push((await api(a, alice.key, 'POST', `/api/client/devices/${dev.id}/commands`, { method: 'm', params: { i } })).body!.attributes.id)
+  for (const id of ids) {
+    const c = await until(async () => {
+      const r = (await api(a, alice.key, 'GET', `/api/client/devices/${dev.id}/commands/${id}`)).body!.attributes
+      return r.state === 'SUCCEEDED' ? r : null
+    }, `command ${id} answered`)
+    t.same(c.result, { method: 'm', params: { i: ids.indexOf(id) } })
+  }
+  t.same(d.received.map((m) => Number(m.topic.split('/').pop())), ids, 'each command sent once, in order, by the instance holding the connection')
 })
