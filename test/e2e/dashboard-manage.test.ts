@@ -8,7 +8,9 @@
  * - suspending the server shows a clear state on both consoles and lifting it recovers; deleting
  *   it says so on the subuser's console;
  * - the user changes their password: their other session ends, this one stays;
- * - a device key is rotated: the old key is refused, the new one accepted.
+ * - a device key is rotated: the old key is refused, the new one accepted; a command sent from
+ *   the device page reaches a device polling over HTTP and its states follow live; the device
+ *   is renamed (with a retention) and deleted.
  * Screenshots: test-artifacts/manage-*.png.
  */
 import t from 'tap'
@@ -176,11 +178,34 @@ t.test('servers, users, keys, subusers, passwords and device keys from the dashb
   t.equal(refused.status, 401, 'the old key is refused')
   t.ok((await ingest(newKey)).ok, 'the new key works')
 
-  // Rename, then delete from the device page.
+  // A command from the panel to a device polling over HTTP; its states follow live.
+  const poll = fetch(`${url}/api/devices/${id}/commands?wait=20`, { headers: { authorization: `Bearer ${newKey}` } })
+  await a.fill('[data-testid=command-form] input[name=method]', 'setLed')
+  await a.fill('[data-testid=command-form] input[name=params]', '{"on": true}')
+  await a.click('[data-testid=command-form] button[type=submit]')
+  const polled = (await (await poll).json()) as unknown
+  const list = (Array.isArray(polled) ? polled : ((polled as { data?: unknown[] }).data ?? [])) as Array<{ id?: number; attributes?: { id: number } }>
+  const cmdId = Number(list[0]?.id ?? list[0]?.attributes?.id)
+  t.ok(cmdId > 0, `the device received command #${cmdId}`)
+  await a.waitForSelector(`[data-testid=commands-table] tr[data-command="${cmdId}"][data-state=SENT]`)
+  const answer = (body: Record<string, unknown>) =>
+    fetch(`${url}/api/devices/${id}/commands/${cmdId}`, { method: 'POST', headers: { authorization: `Bearer ${newKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  t.ok((await answer({})).ok, 'acknowledged')
+  await a.waitForSelector(`[data-testid=commands-table] tr[data-command="${cmdId}"][data-state=DELIVERED]`)
+  t.ok((await answer({ result: { led: 'on' } })).ok, 'answered')
+  await a.waitForSelector(`[data-testid=commands-table] tr[data-command="${cmdId}"][data-state=SUCCEEDED]`)
+  t.match(await a.textContent(`[data-testid=commands-table] tr[data-command="${cmdId}"]`), /"led":"on"/, 'the result is shown')
+  await admin.shot('manage-10-device-command')
+
+  // Rename (and set the retention), then delete from the device page.
   await a.click('[data-testid=device-rename]')
   await a.fill('[data-testid=rename-form] input[name=name]', 'Renamed sensor')
+  await a.fill('[data-testid=rename-form] input[name=retention]', '30')
   await a.click('[data-testid=rename-form] button[type=submit]')
   await a.waitForSelector('.server-title h2:has-text("Renamed sensor")')
+  // Read back with the administrator's own session (the device is theirs).
+  const saved = (await a.evaluate((path) => fetch(path).then((r) => r.json()), `/api/client/devices/${id}`)) as { attributes: { name: string; telemetry_retention_days: number | null } }
+  t.same([saved.attributes.name, saved.attributes.telemetry_retention_days], ['Renamed sensor', 30], 'name and retention saved')
   await a.click('[data-testid=device-delete]')
   await a.click('[data-testid=confirm]')
   await a.waitForSelector('.empty >> text=No devices yet')

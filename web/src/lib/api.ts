@@ -55,6 +55,8 @@ export interface Device {
   status_reason: string | null
   last_seen_at: string | null
   key_identifier: string
+  /** Days its telemetry is kept (0: forever); null: the server's default. */
+  telemetry_retention_days?: number | null
   created_at: string
 }
 

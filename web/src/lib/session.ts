@@ -6,6 +6,7 @@
 import { WirehubClient } from '../../../packages/client/src/client.js'
 import type { ChannelsSocket } from '../../../packages/client/src/channels.js'
 import type { ConsoleSocket } from '../../../packages/client/src/console.js'
+import type { DeviceCommands } from '../../../packages/client/src/commands.js'
 import { api, type Item, type User } from './api.js'
 
 export class Session {
@@ -16,6 +17,11 @@ export class Session {
   /** The session's channels socket (subscriptions survive reconnects; alerts are caught up). */
   get channels(): ChannelsSocket {
     return this.client.channels()
+  }
+
+  /** Device commands: send, list, cancel over REST; state changes over the channels socket. */
+  get commands(): DeviceCommands {
+    return this.client.commands
   }
 
   openConsole(serverId: string): ConsoleSocket {

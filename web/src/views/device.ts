@@ -1,7 +1,8 @@
 /**
  * One device: status, a chart per metric sharing one time range (history from REST for the
- * chosen window, then `telemetry_update`s on the channels socket), management (rename, rotate
- * the key, delete), the alert rules editor, and this device's alerts with their actions.
+ * chosen window, then `telemetry_update`s on the channels socket), commands to the device,
+ * management (rename, telemetry retention, rotate the key, delete), the alert rules editor,
+ * and this device's alerts with their actions.
  *
  * While the channels socket is down the status badge says "unknown" (never a stale "online"
  * next to a lost connection); when it is back, the device and the window's history are fetched
@@ -13,6 +14,7 @@ import { badge, button, detailHeader, emptyState, h, icon, modal, replace, spinn
 import { ago, num } from '../lib/format.js'
 import { COLORS, LiveChart, TimeRange } from '../ui/chart.js'
 import { alertFromMessage, alertItem } from '../ui/alerts.js'
+import { commandsCard } from '../ui/commands.js'
 import { confirmDialog, formDialog, secretBox } from '../ui/forms.js'
 import { rangeBar } from '../ui/range-bar.js'
 import { retryLoad } from '../ui/retry.js'
@@ -64,7 +66,7 @@ export function deviceView(ctx: ViewContext, [idText = '']: string[]): View {
     const actions = h(
       'div',
       { class: 'btn-row' },
-      button('Rename', { icon: 'edit', testid: 'device-rename', onClick: () => renameDevice(device, (d) => ((device = d), ctx.setTitle(d.name, [{ label: 'Devices', href: '#/devices' }]), (title.textContent = d.name))) }),
+      button('Edit', { icon: 'edit', testid: 'device-rename', onClick: () => renameDevice(device, (d) => ((device = d), ctx.setTitle(d.name, [{ label: 'Devices', href: '#/devices' }]), (title.textContent = d.name))) }),
       button('Rotate key', { icon: 'key', testid: 'device-rotate', onClick: () => rotateKey(device, (d) => (keyId.textContent = d.key_identifier)) }),
       button('Delete', { icon: 'trash', kind: 'danger-outline', testid: 'device-delete', onClick: () => deleteDevice(device, () => ctx.go('#/devices')) }),
     )
@@ -218,11 +220,14 @@ export function deviceView(ctx: ViewContext, [idText = '']: string[]): View {
       }
     }
 
+    const commands = commandsCard(ctx.session, device.id)
+    offs.push(commands.dispose)
     replace(
       el,
       header,
       h('div', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', null, 'Live metrics'), bar.el)),
       chartsGrid,
+      commands.el,
       rulesCard,
       alertsCard,
     )
@@ -294,16 +299,25 @@ export function deviceView(ctx: ViewContext, [idText = '']: string[]): View {
 
 function renameDevice(device: Device, done: (d: Device) => void): void {
   formDialog({
-    title: 'Rename device',
+    title: 'Edit device',
     submitLabel: 'Save',
     testid: 'rename-form',
     fields: [
-      { name: 'name', label: 'Name', required: true, value: device.name },
-      { name: 'type', label: 'Type', value: device.type },
+      { name: 'name', label: 'Name', required: true, value: device.name, row: 'a' },
+      { name: 'type', label: 'Type', value: device.type, row: 'a' },
+      {
+        name: 'retention',
+        label: 'Keep telemetry for (days)',
+        type: 'number',
+        min: 0,
+        value: device.telemetry_retention_days ?? '',
+        hint: 'Older readings are deleted. 0 keeps them forever; empty uses the server’s default.',
+      },
     ],
     async onSubmit(v) {
-      const body: Record<string, string> = { name: String(v.name).trim() }
+      const body: Record<string, unknown> = { name: String(v.name).trim() }
       if (String(v.type).trim()) body.type = String(v.type).trim()
+      if ('telemetry_retention_days' in device) body.telemetry_retention_days = String(v.retention).trim() === '' ? null : Number(v.retention)
       const d = (await api.patch<Item<Device>>(`/api/client/devices/${device.id}`, body)).attributes
       toast('Device saved.', 'success')
       done(d)
