@@ -4,7 +4,9 @@
  * place to look up a variable. `.env.example` mirrors this file.
  */
 import Type, { type Static } from 'typebox'
-import { DEFAULT_REDIS_PREFIX } from '../modules/cluster/cluster.types.js'
+
+/** Prefix of every Redis key and channel unless REDIS_PREFIX says otherwise. */
+export const DEFAULT_REDIS_PREFIX = 'wh:'
 
 /** false, true, a hop count, or a list of IP addresses / CIDR ranges (checked in config.ts). */
 const TRUST_PROXY_PATTERN = '^(true|false|[0-9]{1,2}|[0-9A-Fa-f:.]+(/[0-9]{1,3})?(\\s*,\\s*[0-9A-Fa-f:.]+(/[0-9]{1,3})?)*)$'
@@ -75,12 +77,16 @@ export const ConfigSchema = Type.Object({
   WS_MAX_MESSAGE_BYTES: Int(1024, 64, 1_048_576, 'Largest inbound channel message in bytes (larger closes with 1009)'),
   WS_MAX_BATCH: Int(50, 1, 1000, 'Most messages in one channel batch'),
   CHANNEL_AUTH_TIMEOUT: Int(10, 1, 600, 'Seconds a channel socket may stay unauthenticated'),
+  WS_MAX_PENDING: Int(256, 1, 1_000_000, 'Unauthenticated console and channel sockets at once, in total (a budget of their own: authenticated sockets are never refused for them)'),
+  WS_MAX_PENDING_PER_IP: Int(16, 1, 1_000_000, 'Unauthenticated console and channel sockets at once from one address (more: HTTP 429 before the upgrade)'),
   // --- game-server consoles
   NODE_NAME: Type.String({ default: 'default', pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Name of this instance as a node that runs game servers' }),
   CONSOLE_AUTH_TIMEOUT: Int(30, 1, 600, 'Seconds a console socket may stay unauthenticated'),
   CONSOLE_HISTORY_LINES: Int(150, 1, 10_000, "Lines replayed by 'send logs'"),
   CONSOLE_BUFFER_LINES: Int(1000, 10, 100_000, 'Console lines kept per server in memory'),
   CONSOLE_MAX_SOCKETS: Int(30, 1, 10_000, 'Authenticated console sockets per server'),
+  CONSOLE_MAX_MESSAGE_BYTES: Int(4096, 64, 1_048_576, 'Largest inbound console message in bytes (Wings: 4096; larger closes with 1009)'),
+  CONSOLE_MESSAGES_PER_SECOND: Int(5, 1, 1_000_000, "Inbound messages per second per console socket, burst twice that (Wings' per-event throttles apply on top)"),
   CONSOLE_THROTTLE_LINES: Int(2000, 10, 1_000_000, 'Console lines per throttle period before output is dropped (Wings: 2000)'),
   CONSOLE_THROTTLE_PERIOD_MS: Int(100, 10, 60_000, 'Console throttle period in ms (Wings: 100)'),
   STOP_TIMEOUT: Int(30, 1, 3600, 'Seconds a stopping server gets before it is killed'),
@@ -111,7 +117,12 @@ export const ConfigSchema = Type.Object({
   // --- user events socket (seed 001); also settable as websocket.port / websocket.approvedSocketDomains in CONFIG_FILE
   USER_EVENTS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Extra port for the user events socket (0: any free port); unset or equal to PORT serves it only at /ws/users' })),
   APPROVED_SOCKET_DOMAINS: Type.Array(Type.String({ maxLength: 1000 }), { default: [], maxItems: 1000, description: 'JSON array of regexes matched against the Origin of user-event sockets; empty refuses all' }),
-  USER_EVENTS_REQUIRE_KEY: Bool(false, 'Also require an application API key in the Authorization header of user-event sockets'),
+  USER_EVENTS_REQUIRE_KEY: Bool(false, 'Also require an application API key in the Authorization header of user-event sockets (recommended whenever the socket is reachable from other machines)'),
+  USER_EVENTS_ALLOWED_IPS: Type.String({ default: '', description: 'Comma-separated addresses or CIDR ranges allowed to open user-event sockets; empty allows any address' }),
+  USER_EVENTS_MAX_CONNECTIONS: Int(100, 1, 1_000_000, 'User-event sockets open at once, in total'),
+  USER_EVENTS_MAX_CONNECTIONS_PER_IP: Int(10, 1, 1_000_000, 'User-event sockets open at once from one address'),
+  USER_EVENTS_MAX_MESSAGE_BYTES: Int(4096, 64, 1_048_576, 'Largest inbound user-event message in bytes (larger closes with 1009)'),
+  USER_EVENTS_MESSAGES_PER_SECOND: Int(20, 1, 1_000_000, 'Inbound messages per second per user-event socket, burst twice that'),
   // --- scale-out
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis URL; enables the multi-instance backplane' })),
   REDIS_PREFIX: Type.String({ default: DEFAULT_REDIS_PREFIX, pattern: '^[A-Za-z0-9_.:{}/-]{1,64}$', description: 'Prefix of every Redis key and channel wirehub uses, so deployments can share one Redis' }),

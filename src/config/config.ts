@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
 import { Value } from 'typebox/value'
-import { patternProblems } from '../modules/user-events/domain-patterns.js'
+import { patternProblems } from '../lib/origin-policy.js'
 import { parseAllowList } from '../lib/ip-allow-list.js'
 import { ConfigSchema, type Config } from './config.schema.js'
 

@@ -20,6 +20,11 @@ export interface DomainEventMap {
   'apikey.created': [{ user: UserRef; identifier: string; keyType: number; at: Date }]
   'apikey.revoked': [{ user: UserRef; identifier: string; keyId: number; keyType: number; at: Date }]
   'session.ended': [{ user: UserRef; sessionId: number; at: Date }]
+  /** A game server was deleted or suspended: its console sockets close (1001, as Wings). */
+  'server.deleted': [{ serverUuid: string }]
+  'server.suspended': [{ serverUuid: string }]
+  /** Access to a server changed (owner, subuser added/changed/removed; `userId` null: anyone's). */
+  'server.access': [{ serverUuid: string; userId: number | null }]
 }
 
 export class DomainEvents extends EventEmitter<DomainEventMap> {

@@ -1,5 +1,5 @@
 /**
- * Closing the app (what SIGTERM does): every socket is closed with 1001 and a reason, and no
+ * Closing the app (what SIGTERM does): every socket is closed with 1012 (service restart) and a reason, and no
  * reading that was acknowledged is lost, even with ingestion in full flow while closing.
  */
 import t from 'tap'
@@ -8,7 +8,7 @@ import WebSocket from 'ws'
 import { bearer, build, freshDatabase } from '../helper.js'
 import { createDevice, createUser, authed } from '../channels/support.js'
 
-t.test('sockets are closed with 1001 on shutdown', async (t) => {
+t.test('sockets are closed with 1012 on shutdown', async (t) => {
   const ta = await build(t, { listen: true, env: { DEMO_SERVER: 'false', ALLOWED_ORIGINS: '*', WS_CONNECTIONS_PER_MINUTE: '1000' } })
   const user = await createUser(ta)
   const channel = await authed(ta, user.key)
@@ -17,9 +17,9 @@ t.test('sockets are closed with 1001 on shutdown', async (t) => {
   const rawClosed = new Promise<number>((r) => raw.once('close', (code) => r(code)))
   await ta.app.close()
   const closed = await channel.closed
-  t.equal(closed.code, 1001, 'an authenticated channel socket gets 1001')
-  t.match(closed.reason, /shutting down/)
-  t.equal(await rawClosed, 1001, 'an unauthenticated socket too')
+  t.equal(closed.code, 1012, 'an authenticated channel socket gets 1012')
+  t.match(closed.reason, /service restart/)
+  t.equal(await rawClosed, 1012, 'an unauthenticated socket too')
 })
 
 t.test('no acknowledged reading is lost when closing mid-stream', async (t) => {

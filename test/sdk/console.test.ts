@@ -83,7 +83,7 @@ t.test('console: terminal close codes do not reconnect', async (t) => {
   const server = await createServer(app, adminKey, user.id)
   const credPath = `/api/client/servers/${server.identifier}/websocket`
 
-  t.test('suspended server → 4409', async (t) => {
+  t.test('suspended server → 1001', async (t) => {
     const f = countingFetch()
     const con = sdkClient(t, url, user.key, { fetch: f.fetch }).console(server.identifier)
     await con.ready()
@@ -91,7 +91,8 @@ t.test('console: terminal close codes do not reconnect', async (t) => {
     const res = await app.inject({ method: 'PATCH', url: `/api/application/servers/${server.id}`, headers: bearer(adminKey), payload: { suspended: true } })
     t.equal(res.statusCode, 200)
     const ev = await closed
-    t.equal(ev.code, CLOSE.SUSPENDED.code)
+    t.equal(ev.code, CLOSE.GOING_AWAY.code)
+    t.equal(ev.reason, 'server suspended')
     t.equal(ev.willReconnect, false)
     t.equal(con.state, 'closed')
     t.equal(f.count(credPath), 1, 'no credential fetch for a reconnect')

@@ -64,9 +64,9 @@ t.test('channels: auth, subscriptions sent once ready, resubscribed after a reco
 
   const closes: Array<{ code: number; willReconnect: boolean; delayMs?: number }> = []
   ch.on('close', (e) => closes.push(e))
-  ws1.serverClose(CLOSE.GOING_AWAY.code, 'server shutting down')
+  ws1.serverClose(CLOSE.RESTART.code, 'service restart')
   t.equal(ch.state, 'reconnecting')
-  t.same(closes, [{ code: 1001, reason: 'server shutting down', willReconnect: true, delayMs: 500, meaning: CLOSE.GOING_AWAY.meaning }], 'delay = 0.5 × base')
+  t.same(closes, [{ code: 1012, reason: 'service restart', willReconnect: true, delayMs: 500, meaning: CLOSE.RESTART.meaning }], 'delay = 0.5 × base')
   r.clock.advance(499)
   await flush()
   t.equal(FakeSocket.all.length, 1, 'no reconnect before the delay')

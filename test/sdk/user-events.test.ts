@@ -46,8 +46,8 @@ t.test('user events: the socket comes back after a wirehub restart on the same p
   const away = next(ue, 'close')
   await first.app.close()
   const ev = await away
-  // Shutdown should close with 1001 (GOING_AWAY); any non-terminal code must lead to a reconnect.
-  t.notOk(ev.code !== CLOSE.GOING_AWAY.code && !ev.willReconnect, `close ${ev.code} is not terminal`)
+  // Shutdown closes with 1012 (RESTART), after which every client reconnects.
+  t.equal(ev.code, CLOSE.RESTART.code, 'closed with 1012')
   t.equal(ev.willReconnect, true, `reconnect scheduled after ${ev.code}`)
 
   const second = await build(t, { env })

@@ -4,7 +4,7 @@
  * patterns named, case folding, and an empty list refusing everyone.
  */
 import t from 'tap'
-import { anchoringWarning, compileDomains, DomainPatternError, originForms, patternProblems } from '../../src/modules/user-events/domain-patterns.js'
+import { anchoringWarning, compileDomains, DomainPatternError, originForms, patternProblems } from '../../src/lib/origin-policy.js'
 
 t.test('origin forms: host, host:port (default port by scheme), full origin', async (t) => {
   t.same(originForms('http://example.com'), ['example.com', 'example.com:80', 'http://example.com', 'http://example.com:80'])

@@ -2,7 +2,7 @@
  * Start-up and shutdown of the user events module, on a bare Fastify with the module's real
  * dependencies (websocket plugin, hub) and stubbed auth, so no database is needed: an invalid
  * pattern stops start-up naming it, unanchored patterns are logged as warnings, a taken extra
- * port stops start-up, and closing the app closes the extra port's sockets with 1001.
+ * port stops start-up, and closing the app closes the extra port's sockets with 1012.
  */
 import { createServer } from 'node:net'
 import { Writable } from 'node:stream'
@@ -82,13 +82,13 @@ t.test('a taken extra port stops start-up', async (t) => {
   await app.close().catch(() => {})
 })
 
-t.test('closing the app closes the extra port and its sockets (1001)', async (t) => {
+t.test('closing the app closes the extra port and its sockets (1012)', async (t) => {
   const app = bareApp({ APPROVED_SOCKET_DOMAINS: ['^trusted-host$'], USER_EVENTS_PORT: 0 })
   await app.ready()
   const port = app.userEvents.port!
   const c = await openSeedClient(t, `ws://127.0.0.1:${port}`, 'trusted-host')
   await app.close()
-  t.equal((await c.closed).code, 1001)
+  t.equal((await c.closed).code, 1012)
   t.equal(app.userEvents.port, null)
   await t.rejects(fetch(`http://127.0.0.1:${port}/`), 'the port no longer accepts connections')
 })

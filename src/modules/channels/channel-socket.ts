@@ -1,20 +1,20 @@
 /**
- * One channel socket (`/ws` and `/ws/<channel>`): the seed's protocol on top of the shared hub.
- *
- * Inbound frames are size-checked, rate-limited and parsed synchronously, then handled strictly
- * in order through a small queue (auth and subscribe wait on the database, and a client may send
- * `subscribe` right behind `auth` without waiting, as the seed's client does). Before auth only
- * `auth` and `ping` are served. Subscriptions are kept as specs; their hub subscriptions are
- * dropped when the token expires (delivery stops) and rebuilt on a renewing `auth`.
+ * The channel socket protocol (`/ws` and `/ws/<channel>`, the seed's format): a protocol adapter
+ * on the socket session core (realtime/session.ts), which owns the auth deadline
+ * (CHANNEL_AUTH_TIMEOUT, 4001), token timers, size (WS_MAX_MESSAGE_BYTES, 1009), the flood
+ * budget (WS_MESSAGES_PER_SECOND, answered with error `rate_limited`), ordered handling and
+ * internal errors (1011). Before auth only `auth` and `ping` are served. Subscriptions are kept
+ * as specs; their hub subscriptions are dropped when the token expires (delivery stops) and
+ * rebuilt on a renewing `auth`. A changed user (demoted administrator) is re-evaluated in place:
+ * its subscriptions move to what it may still see.
  */
-import type { WebSocket } from 'ws'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Hub } from '../realtime/hub.js'
 import type { Connection } from '../realtime/connection.js'
 import type { Subscription } from '../realtime/subscription.js'
 import { CLOSE, type CloseCode } from '../realtime/close-codes.js'
-import { parseFrame, TokenTimers } from '../realtime/socket-support.js'
-import { TokenBucket } from '../realtime/token-bucket.js'
+import type { ProtocolAdapter, Session } from '../realtime/session.js'
+import type { ParseError } from '../realtime/socket-support.js'
 import type { SocketTokens } from '../auth/socket-tokens.js'
 import type { DeviceDirectory } from '../devices/device-directory.js'
 import type { SystemStatusPublisher } from '../system/system-status.js'
@@ -34,12 +34,8 @@ import {
 } from './channels.protocol.js'
 import { CHANNELS, allTopic, deviceTopic, ownerTopic, systemTopic, type ChannelName } from './channels.topics.js'
 
-/** Seconds before expiry at which `token_expiring` is sent. */
-export const TOKEN_WARN_SEC = 60
 /** Failed auth attempts before an unauthenticated socket is closed (4003). */
 export const MAX_AUTH_FAILURES = 5
-/** Inbound messages waiting behind a slow (database) step before the socket is closed. */
-const MAX_QUEUE = 256
 
 export interface ChannelUser {
   id: number
@@ -55,13 +51,23 @@ export interface ChannelDeps {
   system: SystemStatusPublisher
   log: FastifyBaseLogger
   isCredentialActive(cred: string): Promise<boolean>
-  loadUser(id: number): Promise<ChannelUser | null>
-  limits: { maxMessageBytes: number; messagesPerSecond: number; maxBatch: number; authTimeoutSec: number; systemIntervalSec: number }
+  /** `fresh`: bypass the short user cache (re-evaluation after a change). */
+  loadUser(id: number, fresh?: boolean): Promise<ChannelUser | null>
+  limits: { maxBatch: number; systemIntervalSec: number }
   /** Cluster-wide connection slots (per user and in total), taken at the first successful auth. */
   slots: {
     acquire(userId: number, holder: string): Promise<Refusal | null>
     release(userId: number, holder: string): void
   }
+}
+
+/** The `{"type":"error"}` code sent right before wirehub closes a channel socket with `code`. */
+const CLOSING_ERRORS: Partial<Record<number, string>> = {
+  [CLOSE.AUTH_TIMEOUT.code]: 'auth_timeout',
+  [CLOSE.RATE_LIMITED.code]: 'rate_limited',
+  [CLOSE.TOO_MANY_CONNECTIONS.code]: 'too_many_connections',
+  [CLOSE.REVOKED.code]: 'revoked',
+  [CLOSE.INTERNAL.code]: 'internal_error',
 }
 
 interface Entry {
@@ -70,122 +76,105 @@ interface Entry {
   sub: Subscription | null
 }
 
-export class ChannelSocket implements RegisteredSocket {
-  userId: number | null = null
-  cred: string | null = null
+export class ChannelSocket implements RegisteredSocket, ProtocolAdapter {
   private user: ChannelUser | null = null
-  private state: 'pending' | 'authenticated' | 'expired' = 'pending'
-  private readonly conn: Connection<{ userId: number | null }>
+  private readonly conn: Connection
   private readonly entries = new Map<string, Entry>()
-  private readonly bucket: TokenBucket
-  private readonly timers: TokenTimers
-  private readonly authTimer: NodeJS.Timeout
-  private readonly queue: unknown[] = []
-  private busy = false
   private authFailures = 0
   /** The user whose cluster-wide connection slot this socket holds, once taken. */
   private slotUser: number | null = null
+  private expiresAt = 0
+
+  constructor(
+    private readonly session: Session<{ userId: number | null }>,
+    private readonly deps: ChannelDeps,
+    /** The channel this route is restricted to (null: `/ws`, any channel). */
+    private readonly only: ChannelName | null,
+  ) {
+    this.conn = session.conn as Connection
+    this.conn.collapsedNotice = (count) =>
+      JSON.stringify({ type: 'collapsed', count, message: `${count} telemetry/system updates were replaced by newer ones while this socket was behind.` })
+    session.use(this)
+    const refusal = deps.registry.admit(session.ip)
+    if (refusal) this.closeWith(refusal.code, refusal.error, refusal.message)
+  }
+
+  get userId(): number | null {
+    return this.slotUser
+  }
+
+  get cred(): string | null {
+    return this.session.cred
+  }
 
   private get slotHolder(): string {
     return `channels:${this.conn.id}`
   }
-  private dropped = 0
-  private lastRateNotice = 0
-  private expiresAt = 0
-  private disposed = false
-
-  constructor(
-    ws: WebSocket,
-    private readonly deps: ChannelDeps,
-    /** The channel this route is restricted to (null: `/ws`, any channel). */
-    private readonly only: ChannelName | null,
-    ip: string,
-  ) {
-    const l = deps.limits
-    this.conn = deps.hub.connect(ws, 'channels', { userId: null })
-    this.conn.collapsedNotice = (count) =>
-      JSON.stringify({ type: 'collapsed', count, message: `${count} telemetry/system updates were replaced by newer ones while this socket was behind.` })
-    this.bucket = new TokenBucket(l.messagesPerSecond, l.messagesPerSecond)
-    this.timers = new TokenTimers(TOKEN_WARN_SEC, () => this.expiring(), () => this.expired())
-    this.authTimer = setTimeout(() => {
-      if (this.state === 'pending') this.closeWith(CLOSE.AUTH_TIMEOUT, 'auth_timeout', `No successful auth within ${l.authTimeoutSec} seconds.`)
-    }, l.authTimeoutSec * 1000)
-    this.authTimer.unref()
-    ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary))
-    ws.once('close', () => this.dispose())
-    const refusal = deps.registry.admit(this, ip)
-    if (refusal) this.closeWith(refusal.code, refusal.error, refusal.message)
-  }
 
   closeWith(code: CloseCode, errorCode: string, message: string): void {
-    if (this.conn.closed) return
-    this.conn.sendText(JSON.stringify({ type: 'error', code: errorCode, message }))
-    this.close(code, message)
+    if (this.session.closed) return
+    this.send({ type: 'error', code: errorCode, message })
+    this.session.close(code, message)
   }
 
-  /** Closes and frees the socket's slot at once (limits must not wait for the closing handshake). */
-  private close(code: CloseCode, reason?: string): void {
-    this.conn.close(code, reason)
-    this.dispose()
+  // ------------------------------------------------------------------ the adapter
+
+  closing(code: CloseCode, detail: string): string | null {
+    const error = CLOSING_ERRORS[code.code]
+    return error ? JSON.stringify({ type: 'error', code: error, message: detail }) : null
+  }
+
+  refused(error: ParseError): void {
+    this.error(error === 'binary' ? 'binary_not_supported' : error)
+  }
+
+  throttled(): void {
+    this.error('rate_limited', `At most ${this.session.family.limits.messagesPerSecond} messages per second; messages are being dropped.`)
+  }
+
+  message(value: unknown): Promise<void> | void {
+    return this.dispatch(value, false)
+  }
+
+  expiring(exp: number): void {
+    this.send({ type: 'token_expiring', expires_at: new Date(exp * 1000).toISOString(), message: 'The token expires soon; send a new auth message with a fresh token.' })
+  }
+
+  expired(): void {
+    for (const e of this.entries.values()) this.detach(e)
+    this.error('token_expired', 'The token expired: delivery is paused until a new auth message.')
+  }
+
+  /** The user changed: a demoted administrator keeps only what it may still see. */
+  async recheck(): Promise<void> {
+    if (!this.user) return
+    const user = await this.deps.loadUser(this.user.id, true)
+    if (this.session.closed) return
+    if (!user) return this.session.close(CLOSE.REVOKED, 'The account behind this socket was deleted.')
+    if (user.rootAdmin === this.user.rootAdmin) return
+    this.user = user
+    for (const [key, e] of [...this.entries]) {
+      this.detach(e)
+      if (e.deviceId !== null && !user.rootAdmin) {
+        const info = await this.deps.directory.get(e.deviceId)
+        if (this.session.closed) return
+        if (!info || info.ownerId !== user.id) {
+          this.entries.delete(key)
+          this.error('device_not_found', `Device ${e.deviceId} does not belong to you; its ${e.spec.channel} subscription was removed.`)
+          continue
+        }
+      }
+      if (this.session.state === 'authenticated') this.attach(e)
+    }
+  }
+
+  closed(): void {
+    this.entries.clear()
+    this.deps.registry.remove(this)
+    if (this.slotUser !== null) this.deps.slots.release(this.slotUser, this.slotHolder)
   }
 
   // ------------------------------------------------------------------ inbound
-
-  private onFrame(data: Buffer, isBinary: boolean): void {
-    if (this.conn.closed) return
-    this.conn.counters.messagesIn++
-    const parsed = parseFrame(data, isBinary, this.deps.limits.maxMessageBytes)
-    if (!parsed.ok && parsed.error === 'too_large') {
-      this.close(CLOSE.TOO_BIG, `message larger than ${this.deps.limits.maxMessageBytes} bytes`)
-      return
-    }
-    if (!this.take()) return
-    if (!parsed.ok) {
-      const code: ErrorCode = parsed.error === 'binary' ? 'binary_not_supported' : parsed.error === 'forbidden_key' ? 'forbidden_key' : 'invalid_json'
-      this.error(code)
-      return
-    }
-    if (this.queue.length >= MAX_QUEUE) {
-      this.closeWith(CLOSE.RATE_LIMITED, 'rate_limited', 'Too many messages waiting to be processed.')
-      return
-    }
-    this.queue.push(parsed.value)
-    if (!this.busy) void this.pump()
-  }
-
-  /** One token per message; a client that keeps flooding past a second's worth is closed. */
-  private take(): boolean {
-    if (this.bucket.take()) {
-      this.dropped = 0
-      return true
-    }
-    this.dropped++
-    if (this.dropped > this.deps.limits.messagesPerSecond) {
-      this.closeWith(CLOSE.RATE_LIMITED, 'rate_limited', `More than ${this.deps.limits.messagesPerSecond} messages per second; closing.`)
-      return false
-    }
-    const now = Date.now()
-    if (now - this.lastRateNotice >= 1000) {
-      this.lastRateNotice = now
-      this.error('rate_limited', `At most ${this.deps.limits.messagesPerSecond} messages per second; messages are being dropped.`)
-    }
-    return false
-  }
-
-  private async pump(): Promise<void> {
-    this.busy = true
-    try {
-      while (this.queue.length > 0 && !this.conn.closed) {
-        const r = this.dispatch(this.queue.shift(), false)
-        if (r) await r
-      }
-    } catch (err) {
-      this.deps.log.error({ err, connId: this.conn.id }, 'channel message handling failed')
-      this.closeWith(CLOSE.INTERNAL, 'internal_error', 'An unexpected error occurred; reconnect.')
-    } finally {
-      this.busy = false
-    }
-  }
 
   /** Handles one message; returns a promise only when the step waits on I/O. */
   private dispatch(value: unknown, inBatch: boolean): Promise<void> | void {
@@ -197,8 +186,8 @@ export class ChannelSocket implements RegisteredSocket {
       return
     }
     if (msg.type === 'auth') return this.auth(msg)
-    if (this.state === 'pending') return this.error('not_authenticated')
-    if (this.state === 'expired') return this.error('token_expired')
+    if (this.session.state === 'pending') return this.error('not_authenticated')
+    if (this.session.expired) return this.error('token_expired')
     switch (msg.type) {
       case 'subscribe':
         return this.subscribe(msg)
@@ -213,9 +202,9 @@ export class ChannelSocket implements RegisteredSocket {
   private async batch(messages: unknown[]): Promise<void> {
     const max = this.deps.limits.maxBatch
     if (messages.length > max) return this.error('batch_too_large', `A batch holds at most ${max} messages; this one has ${messages.length}. Nothing was processed.`)
-    for (let i = 0; i < messages.length && !this.conn.closed; i++) {
+    for (let i = 0; i < messages.length && !this.session.closed; i++) {
       // Items after the first count against the message rate too.
-      if (i > 0 && !this.bucket.take()) return this.error('rate_limited', `Message rate exceeded at batch item ${i}; the rest of the batch was dropped.`)
+      if (i > 0 && !this.session.take()) return this.error('rate_limited', `Message rate exceeded at batch item ${i}; the rest of the batch was dropped.`)
       const r = this.dispatch(messages[i], true)
       if (r) await r
     }
@@ -228,58 +217,39 @@ export class ChannelSocket implements RegisteredSocket {
     if (!v.ok) {
       const error = v.reason === 'token_expired' ? 'token_expired' : 'invalid_token'
       const message = v.reason === 'token_expired' ? 'The token has expired; request a new one from /api/client/websocket.' : 'The token is invalid for channel sockets.'
-      return this.authFailed(error, message)
+      return this.authFailed(error, message, v.reason)
     }
     const claims = v.claims
-    if (this.user && this.user.id !== claims.user_id) return this.authFailed('invalid_token', 'The token belongs to another user than this socket.')
+    if (this.user && this.user.id !== claims.user_id) return this.authFailed('invalid_token', 'The token belongs to another user than this socket.', 'other_user')
     const [active, user] = await Promise.all([this.deps.isCredentialActive(claims.cred), this.deps.loadUser(claims.user_id)])
-    if (this.conn.closed) return
-    if (!active || !user || user.uuid !== claims.user_uuid) return this.authFailed('invalid_token', 'The credential behind this token was revoked.')
-    if (this.state === 'pending') {
+    if (this.session.closed) return
+    if (!active || !user || user.uuid !== claims.user_uuid) return this.authFailed('invalid_token', 'The credential behind this token was revoked.', 'revoked')
+    const first = this.session.state === 'pending'
+    if (first) {
       const refusal = this.deps.registry.checkUser(user.id) ?? (await this.deps.slots.acquire(user.id, this.slotHolder))
       if (refusal) {
         this.send({ type: 'auth_response', success: false, error: refusal.error, message: refusal.message })
         return this.closeWith(refusal.code, refusal.error, refusal.message)
       }
       this.slotUser = user.id
-      if (this.disposed) this.deps.slots.release(user.id, this.slotHolder)
-      clearTimeout(this.authTimer)
+      if (this.session.closed) return this.deps.slots.release(user.id, this.slotHolder)
+      this.deps.registry.bind(this, user.id, claims.cred, null)
     }
-    const prevCred = this.cred
+    const resumed = this.session.expired
     this.user = user
-    this.userId = user.id
-    this.cred = claims.cred
-    this.conn.credential = claims.cred
-    this.conn.meta = { userId: user.id }
-    this.deps.registry.bind(this, user.id, claims.cred, prevCred)
+    this.session.conn.meta = { userId: user.id }
+    this.session.authenticated({ userId: user.id, cred: claims.cred, iat: claims.iat, exp: claims.exp })
     this.expiresAt = claims.exp
-    this.timers.reset(claims.exp)
-    const resumed = this.state === 'expired'
-    this.state = 'authenticated'
     this.send({ type: 'auth_response', success: true, expires_at: new Date(claims.exp * 1000).toISOString() })
     if (resumed) for (const e of this.entries.values()) this.attach(e)
   }
 
-  private authFailed(error: 'invalid_token' | 'token_expired', message: string): void {
+  private authFailed(error: 'invalid_token' | 'token_expired', message: string, reason: string): void {
+    this.session.authFailed(reason)
     this.send({ type: 'auth_response', success: false, error, message })
-    if (this.state === 'pending' && ++this.authFailures >= MAX_AUTH_FAILURES) {
-      this.close(CLOSE.AUTH_FAILED, 'too many failed auth attempts')
+    if (this.session.state === 'pending' && ++this.authFailures >= MAX_AUTH_FAILURES) {
+      this.session.close(CLOSE.AUTH_FAILED, 'too many failed auth attempts')
     }
-  }
-
-  private expiring(): void {
-    this.send({
-      type: 'token_expiring',
-      expires_at: new Date(this.expiresAt * 1000).toISOString(),
-      message: 'The token expires soon; send a new auth message with a fresh token.',
-    })
-  }
-
-  private expired(): void {
-    if (this.state !== 'authenticated') return
-    this.state = 'expired'
-    for (const e of this.entries.values()) this.detach(e)
-    this.error('token_expired', 'The token expired: delivery is paused until a new auth message.')
   }
 
   // ------------------------------------------------------------------ subscriptions
@@ -295,13 +265,13 @@ export class ChannelSocket implements RegisteredSocket {
     if (ids) {
       for (const id of ids) {
         const info = await this.deps.directory.get(id)
-        if (this.conn.closed) return
+        if (this.session.closed) return
         if (!info || (!this.user!.rootAdmin && info.ownerId !== this.user!.id)) {
           return this.error('device_not_found', `Device ${id} does not exist or does not belong to you.`)
         }
       }
     }
-    if (this.state !== 'authenticated') return this.error('token_expired')
+    if (this.session.state !== 'authenticated') return this.error('token_expired')
     const keys = ids ? ids.map((id) => `${spec.channel}|${id}`) : [`${spec.channel}|*`]
     const added = keys.filter((k) => !this.entries.has(k)).length
     if (this.entries.size + added > MAX_SUBSCRIPTIONS) {
@@ -388,16 +358,5 @@ export class ChannelSocket implements RegisteredSocket {
 
   private error(code: ErrorCode, message: string = ERROR_CODES[code]): void {
     this.send({ type: 'error', code, message })
-  }
-
-  private dispose(): void {
-    if (this.disposed) return
-    this.disposed = true
-    clearTimeout(this.authTimer)
-    this.timers.clear()
-    this.entries.clear()
-    this.queue.length = 0
-    this.deps.registry.remove(this)
-    if (this.slotUser !== null) this.deps.slots.release(this.slotUser, this.slotHolder)
   }
 }

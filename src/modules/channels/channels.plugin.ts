@@ -43,6 +43,7 @@ export default fp(
     // Users seen at socket auth, briefly: a reconnect storm must not be one query per socket.
     // Any change to a user (admin flag, deletion) evicts it at once, on every instance.
     const users = new Map<number, { user: { id: number; uuid: string; rootAdmin: boolean }; until: number }>()
+    // (Sockets re-evaluate a changed user with `fresh`, whichever listener runs first.)
     app.events.on('user.updated', ({ user }) => users.delete(user.id))
     app.events.on('user.deleted', ({ user }) => users.delete(user.id))
 
@@ -54,9 +55,9 @@ export default fp(
       system,
       log,
       isCredentialActive: app.isCredentialActive,
-      async loadUser(id) {
+      async loadUser(id, fresh = false) {
         const hit = users.get(id)
-        if (hit && hit.until > Date.now()) return hit.user
+        if (hit && hit.until > Date.now() && !fresh) return hit.user
         const user = await app.prisma.user.findUnique({ where: { id }, select: { id: true, uuid: true, rootAdmin: true } })
         if (user) {
           if (users.size >= 10_000) users.delete(users.keys().next().value as number)
@@ -84,19 +85,8 @@ export default fp(
           void app.cluster.release(`channels:user:${userId}`, id)
         },
       },
-      limits: {
-        maxMessageBytes: cfg.WS_MAX_MESSAGE_BYTES,
-        messagesPerSecond: cfg.WS_MESSAGES_PER_SECOND,
-        maxBatch: cfg.WS_MAX_BATCH,
-        authTimeoutSec: cfg.CHANNEL_AUTH_TIMEOUT,
-        systemIntervalSec: cfg.SYSTEM_STATUS_INTERVAL,
-      },
+      limits: { maxBatch: cfg.WS_MAX_BATCH, systemIntervalSec: cfg.SYSTEM_STATUS_INTERVAL },
     }
-
-    // Revocation closes exactly the sockets opened with the revoked credential or user.
-    app.events.on('apikey.revoked', ({ keyId }) => registry.revokeCred(`k:${keyId}`, 'The API key behind this socket was revoked.'))
-    app.events.on('session.ended', ({ sessionId }) => registry.revokeCred(`s:${sessionId}`, 'The session behind this socket ended.'))
-    app.events.on('user.deleted', ({ user }) => registry.revokeUser(user.id, 'The account behind this socket was deleted.'))
 
     await app.register(
       async (client) => {

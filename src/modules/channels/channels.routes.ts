@@ -8,7 +8,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { CLIENT_SECURITY, withErrors } from '../../lib/envelope.js'
 import { credentialRef } from '../auth/principal.js'
-import { originGuard } from '../realtime/socket-support.js'
 import { ChannelSocket, type ChannelDeps } from './channel-socket.js'
 import type { ChannelName } from './channels.topics.js'
 
@@ -42,9 +41,12 @@ const ROUTES: Array<[string, ChannelName | null]> = [
 ]
 
 export const channelSocketRoutes: FastifyPluginAsync<{ deps: ChannelDeps }> = async (app, { deps }) => {
+  const cfg = app.config
+  const family = {
+    kind: 'channels',
+    limits: { maxMessageBytes: cfg.WS_MAX_MESSAGE_BYTES, messagesPerSecond: cfg.WS_MESSAGES_PER_SECOND, burst: cfg.WS_MESSAGES_PER_SECOND, authTimeoutSec: cfg.CHANNEL_AUTH_TIMEOUT },
+  }
   for (const [path, only] of ROUTES) {
-    app.get(path, { websocket: true, preValidation: originGuard(app.originPolicy), schema: { hide: true } }, (socket, request) => {
-      new ChannelSocket(socket, deps, only, request.ip)
-    })
+    app.sockets.route(path, family, () => ({ userId: null as number | null }), (session) => new ChannelSocket(session, deps, only))
   }
 }

@@ -5,8 +5,7 @@
  * instance does this" decisions (device status transitions). A memory implementation serves a
  * single instance with the same interface, so modules never branch on the deployment.
  */
-/** REDIS_PREFIX's default: every Redis key and channel of wirehub starts with it. */
-export const DEFAULT_REDIS_PREFIX = 'wh:'
+export { DEFAULT_REDIS_PREFIX } from '../../config/config.schema.js'
 
 export type RpcHandler = (params: unknown) => Promise<unknown>
 

@@ -1,6 +1,9 @@
 /**
- * Registers @fastify/websocket (one ws server for every socket route) and the shared hub, and
- * decorates `app.hub` and `app.originPolicy`. On shutdown every socket is closed with 1001.
+ * Registers @fastify/websocket (one ws server for every socket route), the shared hub, the
+ * session index and `app.sockets` (how a family serves its route), and the single revocation
+ * path. Decorates `app.hub`, `app.sockets` and `app.originPolicy`. On shutdown every socket is
+ * closed with 1012 "service restart", which every reconnecting client (Sockette in the
+ * Pterodactyl panel, PteroJS, the SDK) follows.
  */
 import fp from 'fastify-plugin'
 import websocket from '@fastify/websocket'
@@ -9,10 +12,14 @@ import { Hub } from './hub.js'
 import { CLOSE } from './close-codes.js'
 import type { Broker } from './broker.js'
 import { RedisBroker } from './redis-broker.js'
+import { SessionIndex } from './session-index.js'
+import { createSockets, type Sockets } from './sockets.js'
+import { listenForRevocations } from './revocation.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     hub: Hub
+    sockets: Sockets
     originPolicy: OriginPolicy
   }
 }
@@ -27,12 +34,12 @@ export default fp(
         perMessageDeflate: cfg.WS_PERMESSAGE_DEFLATE,
       },
       // Replaces @fastify/websocket's default, which closes sockets without a code (clients see
-      // 1005): every socket gets 1001 "server shutting down", the documented reconnect code.
+      // 1005, after which Sockette does not reconnect): every socket gets 1012.
       preClose(done) {
         const wss = app.websocketServer
         void (async () => {
-          await hubRef?.close(CLOSE.GOING_AWAY)
-          for (const client of wss.clients) client.close(CLOSE.GOING_AWAY.code, CLOSE.GOING_AWAY.reason)
+          await hubRef?.close(CLOSE.RESTART)
+          for (const client of wss.clients) client.close(CLOSE.RESTART.code, CLOSE.RESTART.reason)
           wss.close()
         })().then(() => done(), (err: Error) => done(err))
       },
@@ -46,7 +53,11 @@ export default fp(
     })
     app.decorate('hub', hub)
     app.decorate('originPolicy', compileOriginPolicy({ entries: cfg.ALLOWED_ORIGINS, allowMissing: cfg.ALLOW_MISSING_ORIGIN, selfOrigin: () => cfg.publicUrl }))
+    const index = new SessionIndex({ maxPending: cfg.WS_MAX_PENDING, maxPendingPerIp: cfg.WS_MAX_PENDING_PER_IP })
+    app.decorate('sockets', createSockets(app, { hub, index }))
+    const stopListening = listenForRevocations(app.events, index)
+    app.addHook('onClose', async () => stopListening())
     hubRef = hub
   },
-  { name: 'realtime', dependencies: ['config'] },
+  { name: 'realtime', dependencies: ['config', 'auth'] },
 )

@@ -1,25 +1,12 @@
 /**
- * Pieces every socket protocol adapter needs, so console, channels and user events behave the
- * same: the pre-upgrade Origin guard (HTTP 403 before any websocket exists), strict JSON parsing
- * of inbound frames (size-bounded, prototype-pollution keys refused), and token-expiry timers
- * that warn before expiry and fire at expiry.
+ * Pure pieces of the socket session core, tested directly: strict JSON parsing of inbound
+ * frames (prototype-pollution keys refused) and the token timers, which warn ahead of expiry and
+ * then, as Wings does, repeat `expiring` and `expired` every REPEAT_MS while the condition holds:
+ * those repeats are what make a client whose refresh failed try again.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { OriginPolicy } from '../../lib/origin-policy.js'
-import { Forbidden } from '../../lib/errors.js'
 
-/** preValidation hook for websocket routes: refuses a disallowed Origin with HTTP 403. */
-export function originGuard(policy: OriginPolicy) {
-  return async function checkOrigin(request: FastifyRequest, _reply: FastifyReply) {
-    const origin = request.headers.origin
-    if (!policy.allows(origin)) {
-      request.log.warn({ origin: origin ?? null }, 'websocket origin refused')
-      throw new Forbidden(origin ? `Origin ${origin} is not allowed to open this socket.` : 'A missing Origin header is not allowed on this socket.')
-    }
-  }
-}
-
-export type ParsedFrame = { ok: true; value: unknown } | { ok: false; error: 'too_large' | 'invalid_json' | 'forbidden_key' | 'binary' }
+export type ParseError = 'invalid_json' | 'forbidden_key' | 'binary'
+export type ParsedFrame = { ok: true; value: unknown } | { ok: false; error: ParseError | 'too_large' }
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 
@@ -30,11 +17,13 @@ function reviver(key: string, value: unknown) {
   return value
 }
 
-/** Parses an inbound text frame as JSON with a byte limit; never throws. */
-export function parseFrame(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean, maxBytes: number): ParsedFrame {
+export function frameBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
+}
+
+/** Parses an inbound text frame as JSON; never throws. */
+export function parseText(buf: Buffer, isBinary: boolean): ParsedFrame {
   if (isBinary) return { ok: false, error: 'binary' }
-  const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
-  if (buf.length > maxBytes) return { ok: false, error: 'too_large' }
   try {
     return { ok: true, value: JSON.parse(buf.toString('utf8'), reviver) }
   } catch (err) {
@@ -42,33 +31,64 @@ export function parseFrame(data: Buffer | ArrayBuffer | Buffer[], isBinary: bool
   }
 }
 
+/** Size check then parse, for callers that do both at once. */
+export function parseFrame(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean, maxBytes: number): ParsedFrame {
+  const buf = frameBuffer(data)
+  if (buf.length > maxBytes) return { ok: false, error: 'too_large' }
+  return parseText(buf, isBinary)
+}
+
+/** Wings repeats `token expiring` / `token expired` on this period while the condition holds. */
+export const REPEAT_MS = 30_000
+/** The warning comes at most this many seconds before expiry (Wings: 60)... */
+export const MAX_WARN_SEC = 60
+
+/** ...and never earlier than half the token's lifetime: a 60 s token is not "expiring" at once. */
+export function warnLeadSec(iatSec: number, expSec: number): number {
+  return Math.min(MAX_WARN_SEC, Math.max(0, expSec - iatSec) / 2)
+}
+
 /**
- * Timers for one socket's token: `onExpiring` when `warnSec` or less remain, `onExpired` at
- * expiry. `reset` is called with the new expiry after a re-auth; `clear` at close.
+ * Timers for one socket's token. `reset(iat, exp)` after each successful auth; `clear` at close.
+ * `onExpiring` fires at exp − warnLeadSec and every REPEAT_MS after while the token is still
+ * valid; `onExpired` fires at exp and every REPEAT_MS after until the next reset.
  */
 export class TokenTimers {
-  private warn: NodeJS.Timeout | null = null
-  private expire: NodeJS.Timeout | null = null
+  private timer: NodeJS.Timeout | null = null
+  private exp = 0
 
   constructor(
-    private readonly warnSec: number,
-    private readonly onExpiring: () => void,
+    private readonly onExpiring: (expSec: number) => void,
     private readonly onExpired: () => void,
+    private readonly repeatMs = REPEAT_MS,
   ) {}
 
-  reset(expSec: number): void {
+  reset(iatSec: number, expSec: number): void {
     this.clear()
-    const msLeft = expSec * 1000 - Date.now()
-    const warnIn = Math.max(0, msLeft - this.warnSec * 1000)
-    this.warn = setTimeout(this.onExpiring, warnIn)
-    this.expire = setTimeout(this.onExpired, Math.max(0, msLeft))
-    this.warn.unref()
-    this.expire.unref()
+    this.exp = expSec
+    this.schedule(expSec * 1000 - warnLeadSec(iatSec, expSec) * 1000 - Date.now(), 'expiring')
   }
 
   clear(): void {
-    if (this.warn) clearTimeout(this.warn)
-    if (this.expire) clearTimeout(this.expire)
-    this.warn = this.expire = null
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+  }
+
+  private schedule(inMs: number, phase: 'expiring' | 'expired'): void {
+    this.timer = setTimeout(() => this.fire(phase), Math.max(0, inMs))
+    this.timer.unref()
+  }
+
+  private fire(phase: 'expiring' | 'expired'): void {
+    const left = this.exp * 1000 - Date.now()
+    if (phase === 'expiring' && left > 0) {
+      this.onExpiring(this.exp)
+      // The next repeat, or expiry if that comes first.
+      if (left > this.repeatMs) this.schedule(this.repeatMs, 'expiring')
+      else this.schedule(left, 'expired')
+      return
+    }
+    this.onExpired()
+    this.schedule(this.repeatMs, 'expired')
   }
 }

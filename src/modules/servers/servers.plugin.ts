@@ -10,7 +10,7 @@ import { activityRoutes } from './activity.routes.js'
 import { serversApplicationRoutes } from './servers.application.routes.js'
 import { createServersRepository } from './servers.repository.js'
 import { serversRoutes } from './servers.routes.js'
-import { createServersService, type ServersService } from './servers.service.js'
+import { createServersService, type RevocationHooks, type ServersService } from './servers.service.js'
 import { createSubusersService } from './subusers.service.js'
 import { createServerRouting } from './servers.cluster.js'
 import { subusersRoutes } from './subusers.routes.js'
@@ -45,7 +45,13 @@ export default fp(
         },
       },
     })
-    service = createServersService({ repo, supervisor, cfg, log, hooks: sockets })
+    // Access changes become domain events; the realtime core's revocation path acts on them once.
+    const hooks: RevocationHooks = {
+      accessChanged: (userId, serverUuid) => app.events.emit('server.access', { serverUuid, userId }),
+      serverChanged: (serverUuid) => app.events.emit('server.access', { serverUuid, userId: null }),
+      serverClosed: (serverUuid, why) => app.events.emit(why === 'suspended' ? 'server.suspended' : 'server.deleted', { serverUuid }),
+    }
+    service = createServersService({ repo, supervisor, cfg, log, hooks })
     const subusers = createSubusersService({ repo, servers: service })
     const svc = service
     const routing = createServerRouting(app, svc)

@@ -30,14 +30,61 @@ export default fp(
     client.collectDefaultMetrics({ register: registry, prefix: 'wirehub_' })
     const hub = app.hub
 
+    const stats = app.sockets.index.stats
+    const kinds = app.sockets.index.kinds
+    // Socket counters live in the session core (plain numbers on the hot path) and HTTP counts
+    // in the maps below; both are copied into the counters at scrape time.
+    const httpAuthFailures = new Map<string, number>()
+    let httpRateLimited = 0
     const metrics: Metrics = {
       registry,
-      messagesIn: new client.Counter({ name: 'wirehub_socket_messages_in_total', help: 'Inbound socket messages', labelNames: ['socket', 'type'], registers: [registry] }),
-      authFailures: new client.Counter({ name: 'wirehub_auth_failures_total', help: 'Refused credentials', labelNames: ['surface', 'reason'], registers: [registry] }),
-      rateLimited: new client.Counter({ name: 'wirehub_rate_limited_total', help: 'Requests or socket messages refused by a rate limit', labelNames: ['surface'], registers: [registry] }),
+      messagesIn: new client.Counter({
+        name: 'wirehub_socket_messages_in_total',
+        help: 'Inbound socket messages by socket family',
+        labelNames: ['socket', 'type'],
+        registers: [registry],
+        collect() {
+          this.reset()
+          for (const kind of kinds) this.inc({ socket: kind, type: 'all' }, stats.messagesIn.get(kind) ?? 0)
+        },
+      }),
+      authFailures: new client.Counter({
+        name: 'wirehub_auth_failures_total',
+        help: 'Refused credentials by surface (http, console, channels, user-events) and reason',
+        labelNames: ['surface', 'reason'],
+        registers: [registry],
+        collect() {
+          this.reset()
+          for (const [key, n] of stats.authFailures) {
+            const [surface = '', reason = ''] = key.split('|')
+            this.inc({ surface, reason }, n)
+          }
+          for (const [reason, n] of httpAuthFailures) this.inc({ surface: 'http', reason }, n)
+        },
+      }),
+      rateLimited: new client.Counter({
+        name: 'wirehub_rate_limited_total',
+        help: 'Requests or socket messages refused by a rate limit, by surface',
+        labelNames: ['surface'],
+        registers: [registry],
+        collect() {
+          this.reset()
+          for (const [surface, n] of stats.rateLimitedBy) this.inc({ surface }, n)
+          if (httpRateLimited > 0) this.inc({ surface: 'http' }, httpRateLimited)
+        },
+      }),
     }
     app.decorate('metrics', metrics)
 
+    /** Open (or authenticated) sockets per family; every family is reported, at 0 too. */
+    const perKind = (pred: (authenticated: boolean) => boolean) => {
+      const counts = new Map<string, number>()
+      for (const kind of kinds) counts.set(kind, 0)
+      hub.forEachConnection((c) => {
+        if (pred(c.authenticated)) counts.set(c.kind, (counts.get(c.kind) ?? 0) + 1)
+      })
+      return counts
+    }
     new client.Gauge({
       name: 'wirehub_sockets_open',
       help: 'Open websockets by socket family',
@@ -45,9 +92,7 @@ export default fp(
       registers: [registry],
       collect() {
         this.reset()
-        const counts = new Map<string, number>()
-        hub.forEachConnection((c) => counts.set(c.kind, (counts.get(c.kind) ?? 0) + 1))
-        for (const [kind, n] of counts) this.set({ socket: kind }, n)
+        for (const [kind, n] of perKind(() => true)) this.set({ socket: kind }, n)
       },
     })
     new client.Gauge({
@@ -57,11 +102,28 @@ export default fp(
       registers: [registry],
       collect() {
         this.reset()
-        const counts = new Map<string, number>()
-        hub.forEachConnection((c) => {
-          if (c.authenticated) counts.set(c.kind, (counts.get(c.kind) ?? 0) + 1)
-        })
-        for (const [kind, n] of counts) this.set({ socket: kind }, n)
+        for (const [kind, n] of perKind((a) => a)) this.set({ socket: kind }, n)
+      },
+    })
+    new client.Gauge({
+      name: 'wirehub_sockets_pending',
+      help: 'Unauthenticated console and channel sockets (budget WS_MAX_PENDING)',
+      registers: [registry],
+      collect() {
+        this.set(app.sockets.index.pending)
+      },
+    })
+    new client.Counter({
+      name: 'wirehub_socket_disconnects_total',
+      help: 'Closed websockets by socket family and close code (the code wirehub sent, or the peer\'s)',
+      labelNames: ['socket', 'code'],
+      registers: [registry],
+      collect() {
+        this.reset()
+        for (const [key, n] of stats.disconnects) {
+          const [socket = '', code = ''] = key.split('|')
+          this.inc({ socket, code }, n)
+        }
       },
     })
     new client.Counter({
@@ -140,8 +202,8 @@ export default fp(
         durationByLabels.set(cacheKey, child)
       }
       child.observe(reply.elapsedTime / 1000)
-      if (request.authFailure) metrics.authFailures.inc({ surface: 'http', reason: request.authFailure })
-      if (status === 429) metrics.rateLimited.inc({ surface: 'http' })
+      if (request.authFailure) httpAuthFailures.set(request.authFailure, (httpAuthFailures.get(request.authFailure) ?? 0) + 1)
+      if (status === 429) httpRateLimited++
       done()
     })
 

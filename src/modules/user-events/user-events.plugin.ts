@@ -12,16 +12,17 @@
  * Domain events are published once to the hub topic `user-events`; the hub encodes each event
  * once and writes the same frame to every socket.
  */
+import { isIP } from 'node:net'
 import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
-import { Forbidden, Unauthenticated } from '../../lib/errors.js'
+import { Forbidden, TooManyRequests, Unauthenticated, Unavailable } from '../../lib/errors.js'
 import type { DomainEventMap } from '../../lib/domain-events.js'
-import { CLOSE } from '../realtime/close-codes.js'
-import type { Connection } from '../realtime/connection.js'
-import { compileDomains, type CompiledDomains } from './domain-patterns.js'
+import { parseAllowList } from '../../lib/ip-allow-list.js'
+import { compileDomains, type CompiledDomains } from '../../lib/origin-policy.js'
+import type { Family, Session } from '../realtime/session.js'
 import { lifecycleEvent } from './user-events.protocol.js'
 import { startExtraServer, type ExtraServer } from './user-events.server.js'
-import { CONNECTION_KIND, createUpgradeCheck, startSession, type UserEventsMeta } from './user-events.socket.js'
+import { CONNECTION_KIND, createUpgradeCheck, serveUserEvents, type UserEventsMeta } from './user-events.socket.js'
 import { EVENT_TYPE, USER_EVENTS_CODEC, USER_EVENTS_PATH, USER_EVENTS_TOPIC, type UserLifecycleEvent } from './user-events.types.js'
 
 export interface UserEventsInfo {
@@ -40,6 +41,8 @@ declare module 'fastify' {
 
 type Listener<K extends keyof DomainEventMap> = (...args: DomainEventMap[K]) => void
 
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'))
+
 export default fp(
   async function userEventsModule(app) {
     const cfg = app.config
@@ -48,35 +51,65 @@ export default fp(
     const domains = compileDomains(cfg.APPROVED_SOCKET_DOMAINS)
     for (const warning of domains.warnings) log.warn(warning)
     if (cfg.APPROVED_SOCKET_DOMAINS.length === 0) log.info('APPROVED_SOCKET_DOMAINS is empty: every user events socket is refused')
+    const ips = parseAllowList(cfg.USER_EVENTS_ALLOWED_IPS.split(',').map((e) => e.trim()).filter(Boolean))
+    if (ips.invalid.length > 0) throw new Error(`USER_EVENTS_ALLOWED_IPS: not an address or CIDR range: ${ips.invalid.join(', ')}`)
+    // Origin is a header any non-browser client can set: alone it is no access control.
+    if (cfg.APPROVED_SOCKET_DOMAINS.length > 0 && !cfg.USER_EVENTS_REQUIRE_KEY && !ips.list && !isLoopback(cfg.HOST)) {
+      log.warn(
+        { host: cfg.HOST },
+        'the user events socket is reachable from other machines and guarded by Origin alone: set USER_EVENTS_REQUIRE_KEY=true (recommended) or USER_EVENTS_ALLOWED_IPS',
+      )
+    }
 
     const info: UserEventsInfo = { domains, path: USER_EVENTS_PATH, port: null }
     app.decorate('userEvents', info)
     const hub = app.hub
     hub.registerCodec(USER_EVENTS_CODEC, { encode: (payload) => JSON.stringify(payload) })
 
-    const check = createUpgradeCheck({ domains, requireKey: cfg.USER_EVENTS_REQUIRE_KEY, apiKeys: app.apiKeys })
+    const family: Family = {
+      kind: CONNECTION_KIND,
+      limits: { maxMessageBytes: cfg.USER_EVENTS_MAX_MESSAGE_BYTES, messagesPerSecond: cfg.USER_EVENTS_MESSAGES_PER_SECOND, burst: 2 * cfg.USER_EVENTS_MESSAGES_PER_SECOND, authTimeoutSec: 0 },
+    }
+    const perIp = new Map<string, number>()
+    let total = 0
+    const check = createUpgradeCheck({
+      domains,
+      requireKey: cfg.USER_EVENTS_REQUIRE_KEY,
+      apiKeys: app.apiKeys,
+      allowedIps: ips.list,
+      limits: { maxConnections: cfg.USER_EVENTS_MAX_CONNECTIONS, maxPerIp: cfg.USER_EVENTS_MAX_CONNECTIONS_PER_IP },
+      open: { total: () => total, from: (ip) => perIp.get(ip) ?? 0 },
+    })
+    const adapterDeps = {
+      hub,
+      isAdministrator: async (userId: number) => !!(await app.prisma.user.findUnique({ where: { id: userId }, select: { rootAdmin: true } }))?.rootAdmin,
+    }
+    function serve(session: Session<UserEventsMeta>) {
+      total++
+      perIp.set(session.ip, (perIp.get(session.ip) ?? 0) + 1)
+      session.conn.ws.once('close', () => {
+        total--
+        const n = (perIp.get(session.ip) ?? 1) - 1
+        if (n <= 0) perIp.delete(session.ip)
+        else perIp.set(session.ip, n)
+      })
+      serveUserEvents(adapterDeps, session, family)
+    }
     const accepted = new WeakMap<FastifyRequest, UserEventsMeta>()
-
-    app.get(
-      USER_EVENTS_PATH,
-      {
-        websocket: true,
-        schema: { hide: true },
-        preValidation: async (request) => {
+    app.sockets.route(USER_EVENTS_PATH, family, (request) => accepted.get(request)!, serve, {
+      origin: null, // APPROVED_SOCKET_DOMAINS, checked with the rest below
+      preValidation: [
+        async (request, reply) => {
           const verdict = await check(request.headers, request.ip, 'main')
           if (!verdict.ok) {
             request.log.warn({ origin: request.headers.origin ?? null, reason: verdict.reason }, 'user events socket refused')
-            throw verdict.status === 401 ? new Unauthenticated() : new Forbidden(verdict.detail)
+            if (verdict.status === 503) reply.header('retry-after', '5')
+            throw verdict.status === 401 ? new Unauthenticated() : verdict.status === 429 ? new TooManyRequests(verdict.detail) : verdict.status === 503 ? new Unavailable(verdict.detail) : new Forbidden(verdict.detail)
           }
           accepted.set(request, verdict.meta)
         },
-      },
-      (socket, request) => {
-        const meta = accepted.get(request)
-        if (!meta) return socket.close(CLOSE.POLICY.code, CLOSE.POLICY.reason) // unreachable: the hook ran
-        startSession({ hub, log }, socket, meta)
-      },
-    )
+      ],
+    })
 
     // --- domain events → the topic (published once; the hub fans out)
     const publish = (event: UserLifecycleEvent) => {
@@ -90,46 +123,13 @@ export default fp(
       'user.login': ({ user, at }) => publish(lifecycleEvent(EVENT_TYPE.LOGIN, user, at)),
       'user.logout': ({ user, at }) => publish(lifecycleEvent(EVENT_TYPE.LOGOUT, user, at)),
       'user.created': ({ user, at }) => publish(lifecycleEvent(EVENT_TYPE.ACTIVATED, user, at)),
-      'user.updated': ({ user, at }) => {
-        publish(lifecycleEvent(EVENT_TYPE.UPDATED, user, at))
-        void recheckOwner(user.id)
-      },
-      'user.deleted': ({ user, at }) => {
-        publish(lifecycleEvent(EVENT_TYPE.REMOVED, user, at))
-        closeKeyed((m) => m.userId === user.id, 'key owner removed')
-      },
+      'user.updated': ({ user, at }) => publish(lifecycleEvent(EVENT_TYPE.UPDATED, user, at)),
+      'user.deleted': ({ user, at }) => publish(lifecycleEvent(EVENT_TYPE.REMOVED, user, at)),
       'apikey.created': ({ user, identifier, keyType, at }) => publish(lifecycleEvent(EVENT_TYPE.API_KEY_CREATED, user, at, { identifier, keyType })),
-      'apikey.revoked': ({ user, identifier, keyId, keyType, at }) => {
-        publish(lifecycleEvent(EVENT_TYPE.API_KEY_REVOKED, user, at, { identifier, keyType }))
-        closeKeyed((m) => m.keyId === keyId, 'API key revoked')
-      },
+      // Key-authenticated sockets are closed by the realtime core's revocation path.
+      'apikey.revoked': ({ user, identifier, keyType, at }) => publish(lifecycleEvent(EVENT_TYPE.API_KEY_REVOKED, user, at, { identifier, keyType })),
     }
     for (const [name, fn] of Object.entries(listeners)) app.events.on(name as keyof DomainEventMap, fn as never)
-
-    // --- revocation of key-authenticated sockets (USER_EVENTS_REQUIRE_KEY)
-    function closeKeyed(match: (meta: UserEventsMeta) => boolean, detail: string) {
-      if (!cfg.USER_EVENTS_REQUIRE_KEY) return
-      hub.forEachConnection((conn: Connection) => {
-        if (conn.kind !== CONNECTION_KIND) return
-        const meta = conn.meta as UserEventsMeta
-        if (meta.keyId !== null && match(meta)) conn.close(CLOSE.REVOKED, detail)
-      })
-    }
-    /** A changed user may have lost the administrator flag its key needs. */
-    async function recheckOwner(userId: number) {
-      if (!cfg.USER_EVENTS_REQUIRE_KEY) return
-      let any = false
-      hub.forEachConnection((c) => {
-        if (c.kind === CONNECTION_KIND && (c.meta as UserEventsMeta).userId === userId) any = true
-      })
-      if (!any) return
-      try {
-        const row = await app.prisma.user.findUnique({ where: { id: userId }, select: { rootAdmin: true } })
-        if (!row?.rootAdmin) closeKeyed((m) => m.userId === userId, 'key owner is no longer an administrator')
-      } catch (err) {
-        log.error({ err }, 'could not re-check a user events key owner')
-      }
-    }
 
     // --- the extra port (seed: ws://host:<websocket.port>)
     const extraPort = cfg.USER_EVENTS_PORT
@@ -140,7 +140,7 @@ export default fp(
           host: cfg.HOST,
           port: extraPort,
           check,
-          onSocket: (ws, meta) => startSession({ hub, log }, ws, meta),
+          onSocket: (ws, meta, ip) => serve(app.sockets.open(ws, family, ip, meta)),
           log,
           maxPayload: cfg.WS_MAX_PAYLOAD,
           perMessageDeflate: cfg.WS_PERMESSAGE_DEFLATE,

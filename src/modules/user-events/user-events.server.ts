@@ -19,7 +19,7 @@ export interface ExtraServerOptions {
   /** 0 picks a free port (tests). */
   port: number
   check: UpgradeCheck
-  onSocket: (ws: WebSocket, meta: UserEventsMeta) => void
+  onSocket: (ws: WebSocket, meta: UserEventsMeta, ip: string) => void
   log: FastifyBaseLogger
   maxPayload: number
   perMessageDeflate: boolean
@@ -73,7 +73,7 @@ export async function startExtraServer(opts: ExtraServerOptions): Promise<ExtraS
         wss.handleUpgrade(req, socket, head, (ws) => {
           sockets.add(ws)
           ws.once('close', () => sockets.delete(ws))
-          opts.onSocket(ws, verdict.meta)
+          opts.onSocket(ws, verdict.meta, ip)
         })
       },
       (err: unknown) => {

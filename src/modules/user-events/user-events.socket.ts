@@ -1,23 +1,28 @@
 /**
- * One user-event socket, whichever port it arrived on: the pre-upgrade check (Origin against
- * the compiled allow-list, then the optional application API key) and the session once upgraded
- * (a hub connection subscribed to the user events topic, plus the inbound echo protocol with a
- * size limit and a per-socket rate limit). Both the `/ws/users` route and the extra port use
- * these, so the two behave identically.
+ * The user events family, whichever port a socket arrived on: the pre-upgrade check and the
+ * protocol adapter on the socket session core (size USER_EVENTS_MAX_MESSAGE_BYTES → 1009, the
+ * flood budget USER_EVENTS_MESSAGES_PER_SECOND → one `rate_limited` error per episode, a flood
+ * closes 4029; ordered handling and internal errors as every family).
+ *
+ * The check, before any websocket exists: the address against USER_EVENTS_ALLOWED_IPS (403),
+ * the connection limits in total and per address (503/429), the Origin against
+ * APPROVED_SOCKET_DOMAINS (403), then, with USER_EVENTS_REQUIRE_KEY, an administrator's
+ * application key (401/403). A key-authenticated socket is indexed by its key and owner, so
+ * revoking the key, deleting or demoting the owner closes it (4010) through the core's one
+ * revocation path.
  */
 import type { IncomingHttpHeaders } from 'node:http'
-import type { FastifyBaseLogger } from 'fastify'
-import type { WebSocket } from 'ws'
+import type { BlockList } from 'node:net'
+import { ipAllowed } from '../../lib/ip-allow-list.js'
+import type { OriginPolicy } from '../../lib/origin-policy.js'
 import { KEY_TYPE_APPLICATION } from '../auth/api-key.format.js'
 import type { ApiKeyService } from '../auth/api-keys.service.js'
 import { bearerToken } from '../auth/principal.js'
 import { CLOSE } from '../realtime/close-codes.js'
 import type { Hub } from '../realtime/hub.js'
-import { parseFrame } from '../realtime/socket-support.js'
-import { TokenBucket } from '../realtime/token-bucket.js'
-import type { CompiledDomains } from './domain-patterns.js'
+import type { Family, Session } from '../realtime/session.js'
 import { errorEvent, replyTo } from './user-events.protocol.js'
-import { ERROR_CODE, LIMITS, USER_EVENTS_TOPIC } from './user-events.types.js'
+import { ERROR_CODE, USER_EVENTS_TOPIC } from './user-events.types.js'
 
 export const CONNECTION_KIND = 'user-events'
 
@@ -32,17 +37,29 @@ export interface UserEventsMeta {
 
 export type UpgradeVerdict =
   | { ok: true; meta: UserEventsMeta }
-  | { ok: false; status: 401 | 403; reason: string; detail: string }
+  | { ok: false; status: 401 | 403 | 429 | 503; reason: string; detail: string }
 
 export interface UpgradeCheckDeps {
-  domains: CompiledDomains
+  domains: OriginPolicy
   requireKey: boolean
   apiKeys: Pick<ApiKeyService, 'authenticate'>
+  /** USER_EVENTS_ALLOWED_IPS compiled (null: any address). */
+  allowedIps: BlockList | null
+  limits: { maxConnections: number; maxPerIp: number }
+  /** Open user-event sockets, in total and from one address. */
+  open: { total(): number; from(ip: string): number }
 }
 
 /** Decides, before any websocket exists, whether an upgrade request may open a socket. */
 export function createUpgradeCheck(deps: UpgradeCheckDeps) {
   return async function checkUpgrade(headers: IncomingHttpHeaders, ip: string, via: UserEventsMeta['via']): Promise<UpgradeVerdict> {
+    if (!ipAllowed(deps.allowedIps, ip)) return { ok: false, status: 403, reason: 'ip_refused', detail: 'This address may not open user event sockets (USER_EVENTS_ALLOWED_IPS).' }
+    if (deps.open.from(ip) >= deps.limits.maxPerIp) {
+      return { ok: false, status: 429, reason: 'too_many_from_ip', detail: `At most ${deps.limits.maxPerIp} user event sockets at once from one address.` }
+    }
+    if (deps.open.total() >= deps.limits.maxConnections) {
+      return { ok: false, status: 503, reason: 'too_many', detail: `At most ${deps.limits.maxConnections} user event sockets at once; retry later.` }
+    }
     const origin = headers.origin
     if (origin === undefined || origin === '') {
       return { ok: false, status: 403, reason: 'origin_missing', detail: 'A missing Origin header is not allowed on this socket.' }
@@ -64,39 +81,34 @@ export function createUpgradeCheck(deps: UpgradeCheckDeps) {
 
 export type UpgradeCheck = ReturnType<typeof createUpgradeCheck>
 
-/** Adopts an accepted socket: subscribes it to the user events and serves the echo protocol. */
-export function startSession(deps: { hub: Hub; log: FastifyBaseLogger }, ws: WebSocket, meta: UserEventsMeta): void {
-  const conn = deps.hub.connect(ws, CONNECTION_KIND, meta)
-  if (meta.keyId !== null) conn.credential = `k:${meta.keyId}`
-  const log = deps.log.child({ connId: conn.id })
-  deps.hub.subscribe(conn, USER_EVENTS_TOPIC)
-  const bucket = new TokenBucket(LIMITS.messagesPerSecond, LIMITS.burst)
-  let droppedInARow = 0
-  log.debug({ origin: meta.origin, via: meta.via }, 'user events socket opened')
+export interface AdapterDeps {
+  hub: Hub
+  /** Whether the key owner is still an administrator (re-evaluation after a user change). */
+  isAdministrator(userId: number): Promise<boolean>
+}
 
-  // Attached synchronously: a client may send its first message in the same tick as the upgrade.
-  ws.on('message', (data, isBinary) => {
-    if (conn.closed) return
-    conn.counters.messagesIn++
-    const frame = parseFrame(data as Buffer, isBinary, LIMITS.maxInboundBytes)
-    if (!frame.ok && frame.error === 'too_large') {
-      log.info('user events message too large; closing')
-      conn.close(CLOSE.TOO_BIG, `message larger than ${LIMITS.maxInboundBytes} bytes`)
-      return
-    }
-    if (!bucket.take()) {
-      droppedInARow++
-      // One notice per burst of excess, not one per dropped message (no reply amplification).
-      if (droppedInARow === 1) conn.sendText(JSON.stringify(errorEvent(ERROR_CODE.RATE_LIMITED, `At most ${LIMITS.messagesPerSecond} messages per second; messages are dropped until the rate falls.`)))
-      if (droppedInARow > LIMITS.maxDroppedInARow) {
-        log.info('user events socket kept flooding; closing')
-        conn.close(CLOSE.RATE_LIMITED)
-      }
-      return
-    }
-    droppedInARow = 0
-    const reply = replyTo(frame)
-    if (reply) conn.sendText(JSON.stringify(reply))
+/** Adopts an accepted socket: subscribes it to the user events and serves the echo protocol. */
+export function serveUserEvents(deps: AdapterDeps, session: Session<UserEventsMeta>, family: Family): void {
+  const meta = session.conn.meta
+  if (meta.keyId !== null && meta.userId !== null) session.authenticated({ userId: meta.userId, cred: `k:${meta.keyId}` })
+  else session.conn.authenticated = true // admitted by Origin (and address) alone
+  deps.hub.subscribe(session.conn, USER_EVENTS_TOPIC)
+  const reply = (event: object) => session.send(JSON.stringify(event))
+  session.use({
+    message: (value) => {
+      const r = replyTo({ ok: true, value })
+      if (r) reply(r)
+    },
+    refused: (error) => {
+      const r = replyTo({ ok: false, error })
+      if (r) reply(r)
+    },
+    // One notice per burst of excess, not one per dropped message (no reply amplification).
+    throttled: () => reply(errorEvent(ERROR_CODE.RATE_LIMITED, `At most ${family.limits.messagesPerSecond} messages per second; messages are dropped until the rate falls.`)),
+    async recheck() {
+      if (meta.userId === null) return
+      if (!(await deps.isAdministrator(meta.userId))) session.close(CLOSE.REVOKED, 'key owner is no longer an administrator')
+    },
   })
-  ws.on('error', (err) => log.debug({ err }, 'user events socket error'))
+  session.log.debug({ origin: meta.origin, via: meta.via }, 'user events socket opened')
 }

@@ -1,0 +1,275 @@
+/**
+ * One socket's life, the same whatever protocol it speaks (console, channels, user events):
+ *
+ *   admission → auth deadline → token timers → inbound pipeline → internal errors → close
+ *
+ * The inbound pipeline is size → rate → parse → ordered handling. Size: a frame over the
+ * family's limit closes with 1009. Rate: one token bucket per socket for messages and pings; the
+ * first dropped message of an episode gets the family's notice, and a flood past one second's
+ * worth of drops in a row closes with 4029. Parse: strict JSON; a refusal is reported in the
+ * family's shape. Handling: strictly in arrival order, one message at a time (a step may wait
+ * on the database), with at most MAX_QUEUE waiting. A handler that throws closes the socket
+ * with 1011 on every family, after logging it.
+ *
+ * Token timers (socket-support.ts) call the adapter's `expiring`/`expired` at
+ * min(60 s, TTL/2) before expiry and every 30 s while the condition holds; while expired the
+ * session's `expired` is true and adapters refuse events in their own error shape.
+ *
+ * A protocol adapter only decodes, authenticates (then calls `authenticated`) and handles its
+ * own messages; the index (session-index.ts) finds sessions by user, credential and resource.
+ */
+import type { FastifyBaseLogger } from 'fastify'
+import type { WebSocket } from 'ws'
+import { CLOSE, type CloseCode } from './close-codes.js'
+import type { Connection } from './connection.js'
+import type { Hub } from './hub.js'
+import { frameBuffer, parseText, TokenTimers, type ParseError } from './socket-support.js'
+import { TokenBucket } from './token-bucket.js'
+import type { SessionIndex } from './session-index.js'
+
+/** Inbound messages waiting behind a slow (database) step before the socket is closed (4029). */
+export const MAX_QUEUE = 256
+
+/** A socket family's numbers (named config variables; README "Socket limits"). */
+export interface FamilyLimits {
+  /** Largest inbound frame in bytes; larger closes with 1009. */
+  maxMessageBytes: number
+  /** Inbound messages (and pings) per second. */
+  messagesPerSecond: number
+  /** Bucket size: messages accepted at once after a quiet period. */
+  burst: number
+  /** Seconds a socket may stay unauthenticated (0: it is authenticated at admission). */
+  authTimeoutSec: number
+}
+
+export interface Family {
+  /** Connection kind (metrics label, `wirehub_sockets_open{socket=…}`). */
+  kind: string
+  limits: FamilyLimits
+}
+
+/** What a protocol adapter tells the core. Everything but `message` is optional. */
+export interface ProtocolAdapter {
+  /** One parsed inbound message, in arrival order; may wait on I/O. */
+  message(value: unknown): void | Promise<void>
+  /** A frame that is not JSON, binary, or carries a forbidden key (nothing sent when absent). */
+  refused?(error: ParseError): void
+  /** The first dropped message of a flood episode (its frame; null for a ping or a batch item). */
+  throttled?(frame: Buffer | null): void
+  /** The token expires at `expSec`: repeated every 30 s until renewed. */
+  expiring?(expSec: number): void
+  /** The token expired: repeated every 30 s until renewed. */
+  expired?(): void
+  /** The user's access may have changed: re-evaluate in place, close only if it is gone. */
+  recheck?(): void | Promise<void>
+  /** The frame to send right before wirehub closes the socket (the family's error shape). */
+  closing?(code: CloseCode, detail: string): string | null
+  /** The socket closed (cleanup). */
+  closed?(): void
+}
+
+export interface SessionDeps {
+  hub: Hub
+  index: SessionIndex
+  log: FastifyBaseLogger
+}
+
+export interface Grant {
+  userId: number
+  /** `k:<keyId>` or `s:<sessionId>` (revocation), or null. */
+  cred: string | null
+  /** Token times in seconds; timers run only when both are given. */
+  iat?: number
+  exp?: number
+}
+
+/** The adapter a session has until `use` (drops messages). */
+const NO_ADAPTER: ProtocolAdapter = Object.freeze({ message() {} })
+
+export class Session<M = unknown> {
+  readonly conn: Connection<M>
+  readonly log: FastifyBaseLogger
+  userId: number | null = null
+  cred: string | null = null
+  /** What the socket serves, for revocation by resource (`server:<uuid>`), or null. */
+  resource: string | null = null
+  state: 'pending' | 'authenticated' | 'expired' = 'pending'
+  /** Set when the server asked the client to renew (warning, expiry, permission change). */
+  renewalRequested = false
+  private adapter: ProtocolAdapter = NO_ADAPTER
+  private readonly bucket: TokenBucket
+  private readonly timers: TokenTimers
+  private authTimer: NodeJS.Timeout | null = null
+  private readonly queue: unknown[] = []
+  private busy = false
+  private droppedInARow = 0
+  private disposed = false
+
+  constructor(
+    ws: WebSocket,
+    readonly family: Family,
+    readonly ip: string,
+    meta: M,
+    private readonly deps: SessionDeps,
+  ) {
+    const l = family.limits
+    this.conn = deps.hub.connect<M>(ws, family.kind, meta)
+    this.log = deps.log.child({ connId: this.conn.id, socket: family.kind })
+    this.bucket = new TokenBucket(l.messagesPerSecond, l.burst)
+    this.timers = new TokenTimers(
+      (exp) => {
+        this.renewalRequested = true
+        this.adapter.expiring?.(exp)
+      },
+      () => {
+        this.renewalRequested = true
+        this.state = 'expired'
+        this.adapter.expired?.()
+      },
+    )
+    // Attached synchronously: a client may send its first message in the same tick as the upgrade.
+    ws.on('message', (data, isBinary) => this.onFrame(frameBuffer(data as Buffer), isBinary))
+    ws.on('ping', () => this.onPing())
+    ws.once('close', (code) => this.dispose(code))
+    deps.index.add(this as Session)
+    if (l.authTimeoutSec > 0) {
+      this.authTimer = setTimeout(() => {
+        if (this.state === 'pending') this.close(CLOSE.AUTH_TIMEOUT, `No successful auth within ${l.authTimeoutSec} seconds.`)
+      }, l.authTimeoutSec * 1000)
+      this.authTimer.unref()
+    }
+  }
+
+  /** The protocol adapter; set right after construction. */
+  use(adapter: ProtocolAdapter): this {
+    this.adapter = adapter
+    return this
+  }
+
+  get closed(): boolean {
+    return this.conn.closed
+  }
+
+  get expired(): boolean {
+    return this.state === 'expired'
+  }
+
+  /** A successful (re-)authentication: indexes the session and (re)starts its token timers. */
+  authenticated(grant: Grant): void {
+    if (this.authTimer) clearTimeout(this.authTimer)
+    this.authTimer = null
+    this.deps.index.bind(this as Session, grant.userId, grant.cred)
+    this.state = 'authenticated'
+    this.renewalRequested = false
+    this.conn.authenticated = true
+    this.conn.credential = grant.cred // the periodic credential sweep reads it
+    if (grant.iat !== undefined && grant.exp !== undefined) this.timers.reset(grant.iat, grant.exp)
+  }
+
+  /** A refused credential (metrics by family and reason). */
+  authFailed(reason: string): void {
+    this.deps.index.stats.authFailure(this.family.kind, reason)
+  }
+
+  /** Sets the resource the session serves (indexed for `closeResource` / `recheckResource`). */
+  serve(resource: string): void {
+    this.deps.index.setResource(this as Session, resource)
+  }
+
+  send(text: string): boolean {
+    return this.conn.sendText(text)
+  }
+
+  /** Closes with a documented code, after the family's closing frame; frees limits at once. */
+  close(code: CloseCode, detail: string = code.reason): void {
+    if (this.conn.closed) return
+    const last = this.adapter.closing?.(code, detail)
+    if (last) this.conn.sendText(last)
+    this.conn.close(code, detail)
+    this.dispose(code.code)
+  }
+
+  /** An unexpected error: logged, and the socket closed with 1011 (every family alike). */
+  fail(err: unknown, context: string): void {
+    this.log.error({ err }, context)
+    this.close(CLOSE.INTERNAL, 'An unexpected error occurred; reconnect.')
+  }
+
+  /** Asks the adapter to re-evaluate the session's access in place. */
+  recheck(): void {
+    if (this.closed || !this.adapter.recheck) return
+    try {
+      const r = this.adapter.recheck()
+      if (r) r.catch((err: unknown) => this.log.warn({ err }, 'socket access re-check failed'))
+    } catch (err) {
+      this.log.warn({ err }, 'socket access re-check failed')
+    }
+  }
+
+  /** Takes one message from the flood budget; false when it must be dropped. */
+  take(frame: Buffer | null = null): boolean {
+    if (this.bucket.take()) {
+      this.droppedInARow = 0
+      return true
+    }
+    this.droppedInARow++
+    this.deps.index.stats.rateLimited(this.family.kind)
+    if (this.droppedInARow > this.family.limits.messagesPerSecond) {
+      this.close(CLOSE.RATE_LIMITED, `More than ${this.family.limits.messagesPerSecond} messages per second; closing.`)
+    } else if (this.droppedInARow === 1) {
+      this.adapter.throttled?.(frame)
+    }
+    return false
+  }
+
+  // ------------------------------------------------------------------ inbound pipeline
+
+  private onFrame(buf: Buffer, isBinary: boolean): void {
+    if (this.conn.closed) return
+    this.conn.counters.messagesIn++
+    this.deps.index.stats.messageIn(this.family.kind)
+    const max = this.family.limits.maxMessageBytes
+    if (buf.length > max) return this.close(CLOSE.TOO_BIG, `message larger than ${max} bytes`)
+    if (!this.take(buf)) return
+    const parsed = parseText(buf, isBinary)
+    if (!parsed.ok) return void this.adapter.refused?.(parsed.error as ParseError)
+    if (this.queue.length >= MAX_QUEUE) return this.close(CLOSE.RATE_LIMITED, 'Too many messages waiting to be processed.')
+    this.queue.push(parsed.value)
+    if (!this.busy) void this.pump()
+  }
+
+  /** Pings count against the same budget: a ping flood is cut off with 4029 like any flood. */
+  private onPing(): void {
+    if (this.conn.closed) return
+    this.conn.alive = true
+    this.take()
+  }
+
+  private async pump(): Promise<void> {
+    this.busy = true
+    try {
+      while (this.queue.length > 0 && !this.conn.closed) {
+        const r = this.adapter.message(this.queue.shift())
+        if (r) await r
+      }
+    } catch (err) {
+      this.fail(err, `${this.family.kind} message handling failed`)
+    } finally {
+      this.busy = false
+    }
+  }
+
+  private dispose(code: number): void {
+    if (this.disposed) return
+    this.disposed = true
+    if (this.authTimer) clearTimeout(this.authTimer)
+    this.timers.clear()
+    this.queue.length = 0
+    this.deps.index.remove(this as Session, this.conn.closeCode ?? code)
+    try {
+      this.adapter.closed?.()
+    } catch (err) {
+      this.log.error({ err }, 'socket cleanup failed')
+    }
+  }
+}

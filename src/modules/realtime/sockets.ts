@@ -1,0 +1,90 @@
+/**
+ * `app.sockets`: how a socket family is served. `route(path, family, open)` is the whole of what
+ * a family adds: it registers the websocket route behind the pre-upgrade checks (Origin, the
+ * unauthenticated budget, the family's own checks: HTTP 403/404/429/503 before any websocket
+ * exists), creates the Session and hands it to the family's `open`, which attaches its protocol
+ * adapter. `open` alone serves sockets accepted elsewhere (the user events' extra port).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, preValidationAsyncHookHandler } from 'fastify'
+import type { WebSocket } from 'ws'
+import { Forbidden, TooManyRequests, Unavailable } from '../../lib/errors.js'
+import type { OriginPolicy } from '../../lib/origin-policy.js'
+import type { Hub } from './hub.js'
+import { Session, type Family } from './session.js'
+import type { SessionIndex } from './session-index.js'
+
+export interface RouteOptions {
+  /** The Origin policy: ALLOWED_ORIGINS (app.originPolicy) unless the family has its own; null: none. */
+  origin?: OriginPolicy | null
+  /** The family's own pre-upgrade checks, after Origin and admission. */
+  preValidation?: preValidationAsyncHookHandler[]
+}
+
+export type OpenSession<M> = (session: Session<M>, request: FastifyRequest) => void
+
+export interface Sockets {
+  readonly index: SessionIndex
+  route<M>(path: string, family: Family, meta: (request: FastifyRequest) => M, open: OpenSession<M>, opts?: RouteOptions): void
+  /** Adopts a websocket accepted outside a route. */
+  open<M>(ws: WebSocket, family: Family, ip: string, meta: M): Session<M>
+  /** Re-verifies every socket's credential; closes the revoked ones (4010). Returns how many. */
+  recheckAll(): Promise<number>
+}
+
+/** preValidation hook: refuses a disallowed Origin with HTTP 403. */
+export function originGuard(policy: OriginPolicy) {
+  return async function checkOrigin(request: FastifyRequest, _reply: FastifyReply) {
+    const origin = request.headers.origin
+    if (!policy.allows(origin)) {
+      request.log.warn({ origin: origin ?? null }, 'websocket origin refused')
+      throw new Forbidden(origin ? `Origin ${origin} is not allowed to open this socket.` : 'A missing Origin header is not allowed on this socket.')
+    }
+  }
+}
+
+export function createSockets(app: FastifyInstance, deps: { hub: Hub; index: SessionIndex }): Sockets {
+  const log = app.log.child({ module: 'sockets' })
+  const { hub, index } = deps
+
+  function open<M>(ws: WebSocket, family: Family, ip: string, meta: M): Session<M> {
+    // Two upgrades can pass the pre-upgrade check together: the budget is enforced here too.
+    const late = family.limits.authTimeoutSec > 0 ? index.admit(ip) : null
+    const session = new Session<M>(ws, family, ip, meta, { hub, index, log })
+    if (late) session.close(late.code, late.message)
+    return session
+  }
+
+  async function admission(request: FastifyRequest, reply: FastifyReply) {
+    const refusal = index.admit(request.ip)
+    if (!refusal) return
+    index.stats.rateLimited('admission')
+    if (refusal.status === 503) {
+      reply.header('retry-after', '5')
+      throw new Unavailable(refusal.message)
+    }
+    throw new TooManyRequests(refusal.message)
+  }
+
+  return {
+    index,
+    open,
+    route(path, family, meta, onOpen, opts = {}) {
+      const origin = opts.origin === undefined ? app.originPolicy : opts.origin
+      const hooks: preValidationAsyncHookHandler[] = []
+      if (origin) hooks.push(originGuard(origin))
+      if (family.limits.authTimeoutSec > 0) hooks.push(admission)
+      hooks.push(...(opts.preValidation ?? []))
+      index.kinds.add(family.kind)
+      app.get(path, { websocket: true, schema: { hide: true }, preValidation: hooks }, (socket, request) => {
+        const session = open(socket, family, request.ip, meta(request))
+        if (session.closed) return
+        try {
+          onOpen(session, request)
+        } catch (err) {
+          session.fail(err, `${family.kind} socket could not start`)
+        }
+      })
+    },
+    recheckAll: () => index.recheckAll(app.isCredentialActive),
+  }
+}
