@@ -44,6 +44,7 @@ export const ConfigSchema = Type.Object({
     Type.String({ minLength: 32, description: 'HS256 secret for socket tokens (>= 32 chars). Required with DATABASE_URL; generated into DATA_DIR otherwise' }),
   ),
   SOCKET_TOKEN_TTL: Int(600, 5, 86_400, 'Socket token lifetime in seconds'),
+  SOCKET_TOKEN_REPEAT: Int(30, 1, 3600, "Seconds between repeats of 'token expiring' / 'token expired' while the condition holds (Wings: 30)"),
   SESSION_TTL: Int(604_800, 60, 31_536_000, 'Browser session lifetime in seconds'),
   COOKIE_SECURE: Type.Optional(Type.Boolean({ description: 'Mark cookies Secure. Default: true when PUBLIC_URL is https' })),
   RATE_LIMIT_MAX: Int(720, 1, 10_000_000, 'Requests per window per API key, session or (unauthenticated) IP'),

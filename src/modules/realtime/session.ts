@@ -72,6 +72,8 @@ export interface SessionDeps {
   hub: Hub
   index: SessionIndex
   log: FastifyBaseLogger
+  /** Period of the `expiring`/`expired` repeats in ms (SOCKET_TOKEN_REPEAT; Wings: 30 s). */
+  tokenRepeatMs?: number
 }
 
 export interface Grant {
@@ -126,6 +128,7 @@ export class Session<M = unknown> {
         this.state = 'expired'
         this.adapter.expired?.()
       },
+      deps.tokenRepeatMs,
     )
     // Attached synchronously: a client may send its first message in the same tick as the upgrade.
     ws.on('message', (data, isBinary) => this.onFrame(frameBuffer(data as Buffer), isBinary))

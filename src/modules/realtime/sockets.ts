@@ -49,7 +49,7 @@ export function createSockets(app: FastifyInstance, deps: { hub: Hub; index: Ses
   function open<M>(ws: WebSocket, family: Family, ip: string, meta: M): Session<M> {
     // Two upgrades can pass the pre-upgrade check together: the budget is enforced here too.
     const late = family.limits.authTimeoutSec > 0 ? index.admit(ip) : null
-    const session = new Session<M>(ws, family, ip, meta, { hub, index, log })
+    const session = new Session<M>(ws, family, ip, meta, { hub, index, log, tokenRepeatMs: app.config.SOCKET_TOKEN_REPEAT * 1000 })
     if (late) session.close(late.code, late.message)
     return session
   }

@@ -47,7 +47,7 @@ export const serversApplicationRoutes: FastifyPluginAsyncTypebox<{ service: Serv
 
   for (const [path, suspended] of [['suspend', true], ['unsuspend', false]] as const) {
     app.post(`/servers/:server/${path}`, {
-      schema: { summary: `${path === 'suspend' ? 'Suspend a server (stops it; its sockets close with 4409)' : 'Lift a suspension'}`, tags, security, params: AppServerParams, response: withErrors({ 204: Type.Null() }) },
+      schema: { summary: `${path === 'suspend' ? 'Suspend a server (stops it; its console sockets close with 1001)' : 'Lift a suspension'}`, tags, security, params: AppServerParams, response: withErrors({ 204: Type.Null() }) },
       handler: async (request, reply) => {
         await service.update(request.params.server, { suspended })
         return reply.code(204).send(null)
