@@ -14,6 +14,8 @@ import { loadConfig } from '../../src/config/config.js'
 import type { Config } from '../../src/config/config.schema.js'
 import { DomainEvents } from '../../src/lib/domain-events.js'
 import { Hub } from '../../src/modules/realtime/hub.js'
+import { SessionIndex } from '../../src/modules/realtime/session-index.js'
+import { createSockets } from '../../src/modules/realtime/sockets.js'
 import userEventsModule from '../../src/modules/user-events/user-events.plugin.js'
 import { openSeedClient, refusedStatus } from './seed-client.js'
 
@@ -43,6 +45,7 @@ function bareApp(overrides: Partial<Config>, lines: string[] = []) {
         await a.register(websocket)
         const hub = new Hub({ log: a.log, limits: { softLimitBytes: 65536, hardLimitBytes: 1 << 20 }, pingIntervalMs: 60_000 })
         a.decorate('hub', hub)
+        a.decorate('sockets', createSockets(a, { hub, index: new SessionIndex({ maxPending: 100, maxPendingPerIp: 10 }) }))
         a.addHook('preClose', () => hub.close())
       },
       { name: 'realtime' },

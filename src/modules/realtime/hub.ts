@@ -186,8 +186,8 @@ export class Hub {
     return this.kinds
   }
 
-  /** Closes every connection with `code` (1001 at shutdown) and stops the keepalive timer. */
-  async close(code: CloseCode = CLOSE.GOING_AWAY): Promise<void> {
+  /** Closes every connection with `code` (1012 at shutdown) and stops the keepalive timer. */
+  async close(code: CloseCode = CLOSE.RESTART): Promise<void> {
     clearInterval(this.pingTimer)
     for (const conn of [...this.connections]) conn.close(code)
     await this.broker.close()
