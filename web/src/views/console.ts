@@ -5,8 +5,9 @@
  * on one time range; subusers; and, for administrators, edit / suspend / delete.
  *
  * The socket's end is never a dead page: a suspended server says so and is looked at again
- * until it is lifted, a deleted one says so, a changed permission (close 4010) re-reads the
- * user's permissions and reconnects with the new buttons, and any other loss retries by itself.
+ * until it is lifted, a deleted one says so (both close with 1001, the reason says which), a
+ * changed permission (the server asks for a token refresh) re-reads the user's permissions and
+ * shows the new buttons, and any other loss retries by itself.
  */
 import type { ConsoleSocket } from '../../../packages/client/src/console.js'
 import type { ConsoleStats, PowerAction, ServerState } from '../../../packages/client/src/types.js'
@@ -358,13 +359,13 @@ export function consoleView(ctx: ViewContext, [id = '']: string[]): View {
       })
       s.on('close', (ev) => {
         if (ev.willReconnect || disposed || socket !== s) return
-        if (ev.code === 4404) {
+        if (ev.code === 1001 && ev.reason === 'server deleted') {
           ended = 'deleted'
           term.notice('This server was deleted.', 'red')
           setState(state)
           return
         }
-        if (ev.code === 4409) {
+        if (ev.code === 1001 && ev.reason === 'server suspended') {
           ended = 'suspended'
           term.notice('This server was suspended.', 'red')
           setState(state)
@@ -377,6 +378,10 @@ export function consoleView(ctx: ViewContext, [id = '']: string[]): View {
         pendingNotice = ev.code === 4010 ? 'Reconnected with your new permissions.' : 'Reconnected to the console.'
         setState(state)
         recheck = window.setTimeout(() => loader.now(), ev.code === 4010 ? 0 : 2000)
+      })
+      // A permission change arrives as a token refresh on the open socket: read them again.
+      s.on('refresh', () => {
+        if (socket === s && !disposed) loader.now()
       })
       s.on('error', (err) => {
         if (s.state === 'closed' || disposed) return
