@@ -5,6 +5,7 @@
  * refused, and online/offline following the connection and its will.
  */
 import t from 'tap'
+import pg from 'pg'
 import { api, authed, createDevice, createUser } from '../channels/support.js'
 import { until } from '../wait.js'
 import { Device, connectResult, mqttApp, storedCount } from './support.js'
@@ -125,4 +126,37 @@ t.test('no PUBACK while the database refuses the write; the connection closes an
   t.equal(acked, false, 'no PUBACK for readings that were not committed')
   await ta.app.db.query('drop trigger wh_test_refuse on telemetry')
   t.equal(await storedCount(ta, dev.id), 1, 'only the first reading')
+})
+
+t.test('no PUBACK while the database connection is gone (backends terminated, connections refused); resent after, stored once', async (t) => {
+  const ta = await mqttApp(t)
+  const alice = await createUser(ta)
+  const dev = await createDevice(ta, alice.key)
+  const d = await Device.connect(t, ta.mqttUrl, { username: String(dev.id), password: dev.deviceKey })
+  await d.client.publishAsync('v1/devices/me/telemetry', JSON.stringify({ telemetry: { n: { value: 1 } } }), { qos: 1 })
+
+  const dbName = new URL(ta.config.DATABASE_URL!).pathname.slice(1)
+  const root = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' })
+  await root.connect()
+  t.teardown(async () => {
+    await root.query(`alter database "${dbName}" allow_connections true`).catch(() => {})
+    await root.end()
+  })
+  await root.query(`alter database "${dbName}" allow_connections false`)
+  await root.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [dbName])
+
+  let acked = false
+  const closed = new Promise<void>((r) => d.client.once('close', () => r()))
+  d.client.publish('v1/devices/me/telemetry', JSON.stringify({ telemetry: { n: { value: 2 } } }), { qos: 1 }, (err) => {
+    if (!err) acked = true
+  })
+  await closed
+  t.equal(acked, false, 'no PUBACK without a commit')
+
+  await root.query(`alter database "${dbName}" allow_connections true`)
+  // The device sends it again after reconnecting (here: a fresh connection, as firmware would).
+  const again = await Device.connect(t, ta.mqttUrl, { username: String(dev.id), password: dev.deviceKey })
+  await again.client.publishAsync('v1/devices/me/telemetry', JSON.stringify({ telemetry: { n: { value: 2 } } }), { qos: 1 })
+  const rows = await ta.app.db.query<{ value: number }>('select value from telemetry where device_id = $1 order by value', [dev.id])
+  t.same(rows.map((r) => Number(r.value)), [1, 2], 'each reading stored once')
 })

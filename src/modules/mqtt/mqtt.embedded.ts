@@ -215,7 +215,8 @@ export class EmbeddedBroker {
     set?.delete(client)
     if (set && set.size === 0) {
       this.byDevice.delete(s.device.id)
-      void this.deps.status.disconnected(s.device, REASON_DISCONNECTED)
+      // A failure is logged by the status service, which reloads the device's state on next use.
+      this.deps.status.disconnected(s.device, REASON_DISCONNECTED).catch(() => {})
     }
   }
 
