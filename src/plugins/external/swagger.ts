@@ -5,6 +5,7 @@
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import { collapseConstUnions } from '../../lib/schema-enums.js'
 
 interface ResponseSchema {
   properties?: Record<string, { const?: unknown; enum?: unknown[]; items?: ResponseSchema }>
@@ -40,7 +41,8 @@ function describeBody(schema: ResponseSchema | undefined): string | undefined {
 }
 
 /**
- * Two corrections to what @fastify/swagger derives from the route schemas: a response without
+ * Corrections to what @fastify/swagger derives (besides unions of literals, which
+ * collapseConstUnions turns into enums) from the route schemas: a response without
  * its own description is labelled "Default Response" (filled here from the status and the body's
  * Pterodactyl envelope), and a query parameter with a default is listed as required because
  * TypeBox marks it so for the validator (which fills the default), though a client may omit it.
@@ -80,7 +82,7 @@ export default fp(
         },
       },
       transformObject: (documentObject) => {
-        const doc = 'openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject
+        const doc = collapseConstUnions('openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject)
         polishOperations(doc as Parameters<typeof polishOperations>[0])
         return doc
       },

@@ -7,6 +7,7 @@ import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { FieldError, pterodactylCode } from '../../lib/errors.js'
 import { classifyOutage, type DependencyOutage } from '../../lib/dependency-errors.js'
+import { explainValidationError } from '../../lib/validation-messages.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -52,14 +53,15 @@ export default fp(
       if (err.validation) {
         const status = (request.routeOptions.config as { validationStatus?: number } | undefined)?.validationStatus ?? 422
         const where = err.validationContext ?? 'body'
-        const errors = err.validation.slice(0, 20).map((v) => {
+        const seen = new Set<string>()
+        const errors = err.validation.slice(0, 20).flatMap((v) => {
           const field = fieldOf(v as { instancePath?: string; params?: Record<string, unknown> })
-          return {
-            code: 'ValidationException',
-            status: String(status),
-            detail: `${where === 'body' ? '' : `${where}.`}${field}: ${v.message ?? 'is invalid'}`,
-            meta: { source_field: field, rule: v.keyword },
-          }
+          const { message, allowed } = explainValidationError(v)
+          const detail = `${where === 'body' ? '' : `${where}.`}${field}: ${message}`
+          // Branches of a union can fail the same way; one line each is enough.
+          if (seen.has(detail)) return []
+          seen.add(detail)
+          return [{ code: 'ValidationException', status: String(status), detail, meta: { source_field: field, rule: v.keyword, ...(allowed ? { allowed } : {}) } }]
         })
         return send(reply, request, status, errors)
       }

@@ -8,8 +8,11 @@ import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { FastifySchema, FastifySchemaCompiler } from 'fastify'
 import { findInputProblem } from '../../lib/input-limits.js'
+import { collapseConstUnions } from '../../lib/schema-enums.js'
 
-const base: Options = { removeAdditional: false, useDefaults: true, allErrors: true, strict: false }
+// verbose: errors carry their schema, so a pattern failure can be explained by the field's
+// description instead of showing the regular expression (see error-messages.ts).
+const base: Options = { removeAdditional: false, useDefaults: true, allErrors: true, strict: false, verbose: true }
 
 function make(coerce: Options['coerceTypes']): Ajv {
   const ajv = new Ajv({ ...base, coerceTypes: coerce })
@@ -21,7 +24,7 @@ const forText = make('array')
 const forBody = make(false)
 
 export const validatorCompiler: FastifySchemaCompiler<FastifySchema> = ({ schema, httpPart }) =>
-  withInputLimits((httpPart === 'body' ? forBody : forText).compile(schema as object))
+  withInputLimits((httpPart === 'body' ? forBody : forText).compile(collapseConstUnions(schema) as object))
 
 /**
  * Runs the NUL/depth checks before the schema's validator and reports a failure in Ajv's own
