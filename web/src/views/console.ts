@@ -342,6 +342,14 @@ export function consoleView(ctx: ViewContext, [id = '']: string[]): View {
       })
       s.on('daemonMessage', (m) => term.notice(m, 'cyan'))
       s.on('throttled', (what) => toast(`Slow down: "${what}" was throttled by the server.`, 'warning'))
+      // Should the server re-evaluate a permission change on the open socket (a fresh
+      // "auth success", or a frame carrying the new permissions) instead of closing it with
+      // 4010, the buttons follow too: read the permissions again.
+      let authed = 0
+      s.on('frame', (f) => {
+        const ev = String((f as { event?: unknown }).event ?? '')
+        if ((ev === 'auth success' && ++authed > 1) || ev.includes('permission')) loader.now()
+      })
       s.on('open', ({ reconnected }) => {
         if (reconnected || (first && reopening)) {
           term.clear()
