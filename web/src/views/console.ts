@@ -342,14 +342,6 @@ export function consoleView(ctx: ViewContext, [id = '']: string[]): View {
       })
       s.on('daemonMessage', (m) => term.notice(m, 'cyan'))
       s.on('throttled', (what) => toast(`Slow down: "${what}" was throttled by the server.`, 'warning'))
-      // Should the server re-evaluate a permission change on the open socket (a fresh
-      // "auth success", or a frame carrying the new permissions) instead of closing it with
-      // 4010, the buttons follow too: read the permissions again.
-      let authed = 0
-      s.on('frame', (f) => {
-        const ev = String((f as { event?: unknown }).event ?? '')
-        if ((ev === 'auth success' && ++authed > 1) || ev.includes('permission')) loader.now()
-      })
       s.on('open', ({ reconnected }) => {
         if (reconnected || (first && reopening)) {
           term.clear()
@@ -366,20 +358,19 @@ export function consoleView(ctx: ViewContext, [id = '']: string[]): View {
         setState(state)
       })
       s.on('close', (ev) => {
-        if (ev.willReconnect || disposed || socket !== s) return
-        if (ev.code === 1001 && ev.reason === 'server deleted') {
-          ended = 'deleted'
-          term.notice('This server was deleted.', 'red')
+        if (disposed || socket !== s) return
+        // Deleted and suspended close with 1001 (or the older 4404/4409) and a reason saying
+        // which: the console ends here instead of reconnecting to a server that is not there.
+        const why = ev.code === 4404 || ev.reason === 'server deleted' ? 'deleted' : ev.code === 4409 || ev.reason === 'server suspended' ? 'suspended' : null
+        if (why) {
+          closeSocket()
+          ended = why
+          term.notice(why === 'deleted' ? 'This server was deleted.' : 'This server was suspended.', 'red')
           setState(state)
+          if (why === 'suspended') watchSuspension()
           return
         }
-        if (ev.code === 1001 && ev.reason === 'server suspended') {
-          ended = 'suspended'
-          term.notice('This server was suspended.', 'red')
-          setState(state)
-          watchSuspension()
-          return
-        }
+        if (ev.willReconnect) return
         // 4010 (a permission changed) or a refused credential: read the permissions again and
         // reconnect with the buttons they allow; the loader shows "no access" if none is left.
         term.notice(ev.code === 4010 ? 'Your access changed; reconnecting with your new permissions…' : `Console closed: ${ev.meaning ?? (ev.reason || 'the connection was refused')}; reconnecting…`, 'yellow')
