@@ -50,9 +50,16 @@ LABEL org.opencontainers.image.title="wirehub" \
 WORKDIR /app
 # The app never branches on NODE_ENV; these are the container-specific defaults. HOST must not be
 # the loopback default or nothing outside the container can connect.
+# Game servers die with the container whatever wirehub does, so stop them cleanly with it.
 ENV HOST=0.0.0.0 \
     PORT=3000 \
-    DATA_DIR=/data
+    DATA_DIR=/data \
+    SERVERS_STOP_ON_SHUTDOWN=true
+# bubblewrap sandboxes the game servers (it needs the container's security options documented in
+# README.md, "Sandbox and limits"; without them /ready reports the sandbox as unavailable).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends bubblewrap \
+ && rm -rf /var/lib/apt/lists/*
 # Application files stay owned by root (read-only for the process); only /data is writable. The
 # folder is created and chowned before VOLUME so a fresh named volume inherits the ownership.
 COPY package.json ./

@@ -5,7 +5,7 @@
  *   2. the web dashboard, bundled into web/dist (scripts/build-web.mjs);
  *   3. the server, compiled by tsc into dist/ (tsconfig.build.json; dist/ mirrors src/, so paths
  *      a module resolves from its own location, such as ../../../prisma, hold in both), plus the
- *      non-TypeScript files that live next to the code (the demo game server);
+ *      non-TypeScript files that live next to the code (the demo game server, the server holder);
  *   4. a stamp, dist/.build-stamp, recording when the build finished.
  *
  *   node scripts/build.mjs               build
@@ -29,7 +29,7 @@ const STAMP = join(DIST, '.build-stamp')
 const SOURCES = ['src', 'prisma', 'web/src', 'web/index.html', 'packages/client/src', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json']
 const SKIP = new Set([join(ROOT, 'src', 'generated')])
 /** Files next to the code that tsc does not emit but the server loads at run time. */
-const ASSET = /\.(mjs|cjs|json)$/
+const ASSET = /\.(mjs|cjs|json|sh)$/
 
 const args = new Set(process.argv.slice(2))
 

@@ -119,6 +119,8 @@ export async function build(t: TapLike, opts: TestAppOptions = {}): Promise<Test
     SOCKET_TOKEN_SECRET: 'test-secret-test-secret-test-secret-0123456789',
     // Port 1883 belongs to the machine's Mosquitto; MQTT tests turn the broker on with port 0.
     MQTT_ENABLED: 'false',
+    // Games outlive wirehub by default; a test's app must not leave them running.
+    SERVERS_STOP_ON_SHUTDOWN: 'true',
     ...opts.env,
   }
   if (!opts.embedded && !env.DATABASE_URL) env.DATABASE_URL = await freshDatabase(t)

@@ -92,6 +92,16 @@ export const ConfigSchema = Type.Object({
   CONSOLE_THROTTLE_PERIOD_MS: Int(100, 10, 60_000, 'Console throttle period in ms (Wings: 100)'),
   STOP_TIMEOUT: Int(30, 1, 3600, 'Seconds a stopping server gets before it is killed'),
   STATS_INTERVAL_MS: Int(1000, 100, 60_000, 'Period of server stats while running'),
+  SERVERS_STOP_ON_SHUTDOWN: Bool(false, 'Stop every game server when wirehub stops; by default they keep running and the next start re-attaches to them'),
+  CONSOLE_LOG_MAX_BYTES: Int(8_388_608, 4096, 1_073_741_824, 'Size in bytes at which a server\'s console log file is rotated'),
+  CONSOLE_LOG_FILES: Int(4, 1, 100, 'Rotated console log files kept per server (besides the current one)'),
+  CONSOLE_RESUME_MAX_LINES: Int(5000, 1, 1_000_000, "Most lines one 'send logs since' replays; older ones are in the REST log"),
+  SERVERS_SANDBOX: Type.Union([Type.Literal('auto'), Type.Literal('bwrap'), Type.Literal('off')], {
+    default: 'auto',
+    description: "Sandbox game servers with bubblewrap: auto (when bwrap works), bwrap (required: a server does not start without it) or off",
+  }),
+  SERVERS_USER: Type.String({ default: '65534:65534', pattern: '^\\d{1,10}:\\d{1,10}$', description: 'uid:gid game servers run as when wirehub runs as root' }),
+  SERVERS_CGROUP: Type.Optional(Type.String({ minLength: 1, description: 'cgroup v2 folder wirehub may create server groups in (delegated to it). Default: its own cgroup (v1: per controller)' })),
   DEMO_SERVER: Type.Optional(Type.Boolean({ description: 'Create the demo game server on first start. Default: in embedded mode' })),
   // --- IoT channels
   DEVICE_OFFLINE_AFTER: Int(60, 1, 86_400, 'Seconds of silence after which a device is offline'),

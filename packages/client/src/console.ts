@@ -5,6 +5,8 @@
  *
  * The server streams everything to an authenticated console socket, so after a reconnect the
  * console is "resubscribed" simply by authenticating again; the server then re-sends `status`.
+ * wirehub numbers console lines (`seq`): after a reconnect the first `auth` carries the last
+ * number seen and the server replays what was missed before streaming on (no gap, no repeat).
  */
 import type { Handler, Off } from './emitter.js'
 import type { Rest } from './http.js'
@@ -27,6 +29,9 @@ export interface ConsoleEvents extends SocketEvents {
 }
 
 export class ConsoleSocket extends ReconnectingSocket<ConsoleEvents> {
+  /** The number of the last console line received (0: none yet, or a server without numbers). */
+  lastSeq = 0
+
   constructor(
     deps: SocketDeps,
     private readonly rest: Rest,
@@ -76,7 +81,8 @@ export class ConsoleSocket extends ReconnectingSocket<ConsoleEvents> {
   }
 
   protected sendAuth(token: string): void {
-    this.sendJson({ event: 'auth', args: [token] })
+    // `since` is read on a socket's first auth only (a token refresh on the same socket ignores it).
+    this.sendJson(this.lastSeq > 0 ? { event: 'auth', args: [token], since: this.lastSeq } : { event: 'auth', args: [token] })
   }
 
   protected onFrame(raw: unknown): void {
@@ -101,6 +107,8 @@ export class ConsoleSocket extends ReconnectingSocket<ConsoleEvents> {
         else if (this.state === 'ready') void this.refreshToken().catch(() => {})
         break
       case 'console output':
+        // `send logs` replays older lines on purpose: remember the newest, emit every one.
+        if (typeof frame.seq === 'number' && frame.seq > this.lastSeq) this.lastSeq = frame.seq
         this.events.emit('console', arg)
         break
       case 'status':

@@ -46,6 +46,8 @@ export interface ConsoleStats {
 export interface ConsoleFrame {
   event: string
   args?: Array<string | null>
+  /** wirehub: a console line's number in the server's durable log. */
+  seq?: number
 }
 
 /* ------------------------------------------------------------------ channels */

@@ -1,6 +1,6 @@
 /**
  * Pure pieces of the console pipeline, tested directly (no Fastify, no processes):
- * - `RingBuffer`: the last N console lines of a server (what `send logs` replays);
+ * - `RingBuffer`: the last N console lines of a server (the tail of its durable log in memory);
  * - `LineSplitter`: turns stdout/stderr chunks into lines the way a terminal would, splitting on
  *   `\n`, `\r\n` and a lone `\r` (progress bars), keeping ANSI escapes, and cutting runaway lines
  *   at MAX_LINE_CHARS so one process cannot make a single unbounded string;
@@ -12,22 +12,22 @@ import { StringDecoder } from 'node:string_decoder'
 /** Longest console line kept (64 KiB of text); the rest of a longer line starts a new line. */
 export const MAX_LINE_CHARS = 65_536
 
-/** Fixed-capacity FIFO of strings; O(1) push, O(n) read of the tail. */
-export class RingBuffer {
-  private readonly items: (string | undefined)[]
+/** Fixed-capacity FIFO; O(1) push, O(n) read of the tail. */
+export class RingBuffer<T = string> {
+  private readonly items: (T | undefined)[]
   private start = 0
   private count = 0
 
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('capacity must be a positive integer')
-    this.items = new Array<string | undefined>(capacity)
+    this.items = new Array<T | undefined>(capacity)
   }
 
   get size(): number {
     return this.count
   }
 
-  push(item: string): void {
+  push(item: T): void {
     const end = (this.start + this.count) % this.capacity
     this.items[end] = item
     if (this.count < this.capacity) this.count++
@@ -35,11 +35,11 @@ export class RingBuffer {
   }
 
   /** The last `n` items, oldest first. */
-  last(n: number): string[] {
+  last(n: number): T[] {
     const take = Math.max(0, Math.min(n, this.count))
-    const out = new Array<string>(take)
+    const out = new Array<T>(take)
     const first = this.start + this.count - take
-    for (let i = 0; i < take; i++) out[i] = this.items[(first + i) % this.capacity] as string
+    for (let i = 0; i < take; i++) out[i] = this.items[(first + i) % this.capacity] as T
     return out
   }
 

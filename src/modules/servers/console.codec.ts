@@ -30,6 +30,8 @@ export const IN = {
   AUTH: 'auth',
   SEND_STATS: 'send stats',
   SEND_LOGS: 'send logs',
+  /** wirehub: replay the logged lines after a line number (args[0]), then stream on. */
+  SEND_LOGS_SINCE: 'send logs since',
   SET_STATE: 'set state',
   SEND_COMMAND: 'send command',
 } as const
@@ -37,6 +39,8 @@ export const IN = {
 export interface WingsMessage {
   event: string
   args?: string[]
+  /** wirehub: a console line's number in the durable log (resume with `send logs since`). */
+  seq?: number
 }
 
 /** Topic of one game server's console on the hub. */
@@ -52,7 +56,8 @@ export function encode(event: string, args?: string[]): string {
   return JSON.stringify(args === undefined ? { event } : { event, args })
 }
 
-export const consoleLine = (line: string): WingsMessage => ({ event: OUT.CONSOLE_OUTPUT, args: [line] })
+export const consoleLine = (line: string, seq?: number): WingsMessage =>
+  seq === undefined ? { event: OUT.CONSOLE_OUTPUT, args: [line] } : { event: OUT.CONSOLE_OUTPUT, args: [line], seq }
 export const statusMessage = (state: ServerState): WingsMessage => ({ event: OUT.STATUS, args: [state] })
 export const statsMessage = (s: StatsSnapshot): WingsMessage => ({ event: OUT.STATS, args: [JSON.stringify(s)] })
 

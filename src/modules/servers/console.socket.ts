@@ -33,6 +33,7 @@ import { P, POWER_PERMISSION, has } from './permissions.js'
 import type { Actor, ServersService } from './servers.service.js'
 import { PowerLockedError, POWER_ACTIONS, type PowerAction, type ServerState, type StatsSnapshot } from './supervisor.js'
 import type { ServerRow } from './servers.repository.js'
+import { replaySince } from './console-resume.js'
 
 type Limiter = 'auth' | 'logs' | 'command' | 'default'
 
@@ -40,12 +41,12 @@ type Limiter = 'auth' | 'logs' | 'command' | 'default'
 const LIMITS: Record<Limiter, [number, number]> = { auth: [0.2, 2], logs: [0.2, 2], command: [1, 10], default: [1, 4] }
 
 const limiterOf = (event: string): Limiter =>
-  event === IN.AUTH ? 'auth' : event === IN.SEND_LOGS ? 'logs' : event === IN.SEND_COMMAND ? 'command' : 'default'
+  event === IN.AUTH ? 'auth' : event === IN.SEND_LOGS || event === IN.SEND_LOGS_SINCE ? 'logs' : event === IN.SEND_COMMAND ? 'command' : 'default'
 
 const KNOWN_EVENTS = new Set<string>(Object.values(IN))
 
 export interface ConsoleSockets {
-  publishLine(uuid: string, line: string): void
+  publishLine(uuid: string, line: string, seq?: number): void
   publishState(uuid: string, state: ServerState): void
   publishStats(uuid: string, stats: StatsSnapshot): void
   /** Records when the credential endpoint issued a token, to the millisecond (denylist checks). */
@@ -108,7 +109,7 @@ export function createConsoleSockets(app: FastifyInstance, getService: () => Ser
     }
     const actor = (): Actor => ({ user: { id: claims!.user_id, uuid: claims!.user_uuid, email: '', rootAdmin: false }, ip: session.ip, viaApi: false })
 
-    async function auth(token: string) {
+    async function auth(token: string, since?: number) {
       const v = app.socketTokens.verify(token, 'console')
       if (!v.ok) {
         session.authFailed(v.reason)
@@ -134,7 +135,11 @@ export function createConsoleSockets(app: FastifyInstance, getService: () => Ser
       permissions = c.permissions
       session.authenticated({ userId: c.user_id, cred: c.cred, iat: c.iat, exp: c.exp })
       send(OUT.AUTH_SUCCESS)
-      sub ??= hub.subscribe(session.conn, serverTopic(server.uuid))
+      const subscribe = () => void (sub ??= hub.subscribe(session.conn, serverTopic(server.uuid)))
+      // Resuming after a reconnect: the missed lines first, then the live stream, seamlessly.
+      if (first && since !== undefined) await replaySince(service, server.uuid, since, cfg.CONSOLE_RESUME_MAX_LINES, (text) => session.send(text), subscribe)
+      else subscribe()
+      if (session.closed) return
       const state = service.state(server.uuid)
       if (first) {
         send(OUT.STATUS, [state])
@@ -167,17 +172,30 @@ export function createConsoleSockets(app: FastifyInstance, getService: () => Ser
     }
 
     function logs() {
-      for (const line of service.history(server.uuid, cfg.CONSOLE_HISTORY_LINES)) if (!session.send(JSON.stringify(consoleLine(line)))) break
+      for (const l of service.history(server.uuid, cfg.CONSOLE_HISTORY_LINES)) if (!session.send(JSON.stringify(consoleLine(l.text, l.seq)))) break
     }
 
-    function handle(event: string, arg: string): void | Promise<void> {
-      if (event === IN.AUTH) return auth(arg)
+    /** Resume on an authenticated socket: the stream pauses while the lines after `arg` replay. */
+    async function logsSince(arg: string) {
+      const after = Number(arg)
+      if (arg === '' || !Number.isSafeInteger(after) || after < 0) return sendError('send logs since: the argument must be a line number')
+      const state = service.state(server.uuid)
+      unsubscribe()
+      await replaySince(service, server.uuid, after, cfg.CONSOLE_RESUME_MAX_LINES, (text) => session.send(text), () => {
+        if (!session.closed && !session.expired) sub ??= hub.subscribe(session.conn, serverTopic(server.uuid))
+      })
+      if (!session.closed && service.state(server.uuid) !== state) send(OUT.STATUS, [service.state(server.uuid)])
+    }
+
+    function handle(event: string, arg: string, since?: number): void | Promise<void> {
+      if (event === IN.AUTH) return auth(arg, since)
       if (!claims) return void send(OUT.JWT_ERROR, [JWT.NOT_PRESENT])
       if (session.expired) return void send(OUT.JWT_ERROR, [JWT.EXPIRED])
       if (event === IN.SEND_STATS) {
         const stats = service.stats(server.uuid)
         if (stats) send(OUT.STATS, statsMessage(stats).args)
       } else if (event === IN.SEND_LOGS) logs()
+      else if (event === IN.SEND_LOGS_SINCE) return logsSince(arg)
       else if (event === IN.SET_STATE) setState(arg)
       else if (event === IN.SEND_COMMAND) command(arg)
     }
@@ -185,13 +203,14 @@ export function createConsoleSockets(app: FastifyInstance, getService: () => Ser
     session.serve(serverResource(server.uuid))
     session.use({
       message(value) {
-        const msg = value as { event?: unknown; args?: unknown }
+        const msg = value as { event?: unknown; args?: unknown; since?: unknown }
         if (msg === null || typeof msg !== 'object' || typeof msg.event !== 'string') return
         const event = msg.event
         if (!KNOWN_EVENTS.has(event) || !take(limiterOf(event), event)) return
         // Wings joins the string arguments; Pterodactyl's frontend sends `args: [null]`.
         const arg = Array.isArray(msg.args) ? msg.args.filter((a): a is string => typeof a === 'string').join('') : ''
-        return handle(event, arg)
+        const since = typeof msg.since === 'number' && Number.isSafeInteger(msg.since) && msg.since >= 0 ? msg.since : undefined
+        return handle(event, arg, since)
       },
       // Wings names the event that was throttled; the frame is parsed for it once per episode.
       throttled(frame) {
@@ -244,7 +263,7 @@ export function createConsoleSockets(app: FastifyInstance, getService: () => Ser
   const publish = (uuid: string, payload: unknown, lane: 'reliable' | 'droppable', collapseKey?: string) =>
     hub.publish({ topics: [serverTopic(uuid)], codec: CONSOLE_CODEC, payload, lane, ...(collapseKey ? { collapseKey } : {}) })
   return {
-    publishLine: (uuid, line) => publish(uuid, consoleLine(line), 'reliable'),
+    publishLine: (uuid, line, seq) => publish(uuid, consoleLine(line, seq), 'reliable'),
     publishState: (uuid, state) => publish(uuid, statusMessage(state), 'reliable'),
     publishStats: (uuid, stats) => publish(uuid, statsMessage(stats), 'droppable', 'stats'),
     issued: (jti) => issuedAt.set(jti, Date.now()),

@@ -9,12 +9,21 @@
  * On systems without /proc the figures are 0. Exited descendants drop out of the CPU sum, so the
  * cpu figure is clamped at 0 rather than going negative.
  */
+import { execFileSync } from 'node:child_process'
 import { readdir, readFile, lstat } from 'node:fs/promises'
 import { join } from 'node:path'
 
-/** Linux exposes these as sysconf values; 100 Hz and 4 KiB pages are universal on x86-64/arm64. */
-const CLK_TCK = 100
-const PAGE_SIZE = 4096
+/** sysconf(_SC_CLK_TCK) / sysconf(_SC_PAGESIZE), read once; arm64 kernels often use 64 KiB pages. */
+function sysconf(name: string, fallback: number): number {
+  try {
+    const v = Number(execFileSync('getconf', [name], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] }).trim())
+    return Number.isInteger(v) && v > 0 ? v : fallback
+  } catch {
+    return fallback
+  }
+}
+export const CLK_TCK = sysconf('CLK_TCK', 100)
+export const PAGE_SIZE = sysconf('PAGESIZE', 4096)
 
 interface ProcEntry {
   pid: number
@@ -137,4 +146,21 @@ export async function directorySize(dir: string, maxEntries = 200_000): Promise<
     }
   }
   return total
+}
+
+/**
+ * The process a stop signal is meant for: the game itself, not the sandbox around it. bwrap
+ * does not forward signals, so walk down from the holder's child past `bwrap` processes.
+ */
+export async function signalTarget(pid: number): Promise<number> {
+  let current = pid
+  for (let depth = 0; depth < 4; depth++) {
+    const comm = (await readFile(`/proc/${current}/comm`, 'utf8').catch(() => '')).trim()
+    if (comm !== 'bwrap') return current
+    const children = (await readFile(`/proc/${current}/task/${current}/children`, 'utf8').catch(() => '')).trim().split(' ')
+    const next = Number(children[0])
+    if (!Number.isInteger(next) || next <= 0) return current
+    current = next
+  }
+  return current
 }

@@ -1,10 +1,16 @@
 /**
- * Game-server consoles (issue 4): wires the supervisor, the Wings-compatible console socket, the
- * Client and Application API routes, start-up restore of running servers, the embedded demo
- * server, and the shutdown that stops every supervised process.
+ * Game-server consoles: wires the supervisor, the Wings-compatible console socket, the Client
+ * and Application API routes, start-up re-attach to games that kept running and restore of the
+ * ones that should run, the embedded demo server, the sandbox and limit detection (logged and
+ * reported on `/ready`), and the shutdown that leaves games running (or stops them with
+ * SERVERS_STOP_ON_SHUTDOWN).
  */
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fp from 'fastify-plugin'
+import { describeCgroups, detectCgroups, type CgroupSupport } from './cgroups.js'
+import { logsRoutes } from './logs.routes.js'
+import { detectSandbox, type SandboxStatus } from './sandbox.js'
 import { createConsoleSockets } from './console.socket.js'
 import { activityRoutes } from './activity.routes.js'
 import { serversApplicationRoutes } from './servers.application.routes.js'
@@ -14,12 +20,28 @@ import { createServersService, type RevocationHooks, type ServersService } from 
 import { createSubusersService } from './subusers.service.js'
 import { createServerRouting } from './servers.cluster.js'
 import { subusersRoutes } from './subusers.routes.js'
-import { Supervisor } from './supervisor.js'
+import { Supervisor, WIREHUB_DIR } from './supervisor.js'
 
 /** The demo game server script (plain Node, no dependencies). */
 export const DEMO_SERVER_SCRIPT = fileURLToPath(new URL('./demo/demo-server.mjs', import.meta.url))
+/** How the demo server's script is stored: relative to the installation, which may move. */
+export const DEMO_SERVER_ARG = '$WIREHUB_DIR/' + DEMO_SERVER_SCRIPT.slice(WIREHUB_DIR.length + 1)
 /** Disk usage of a running server's folder is walked this often (off the stats path). */
 const DISK_INTERVAL_MS = 15_000
+/** Wings' default container pid limit. */
+const PIDS_LIMIT = 512
+
+/** How game servers are isolated on this node (for `/ready` and the start-up log). */
+export interface ServersIsolation {
+  sandbox: SandboxStatus
+  cgroups: CgroupSupport
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    serversIsolation: ServersIsolation
+  }
+}
 
 export default fp(
   async function serversModule(app) {
@@ -28,6 +50,12 @@ export default fp(
     const repo = createServersRepository(app.prisma)
     let service: ServersService | undefined
     const sockets = createConsoleSockets(app, () => service!)
+    const [sandbox, cgroups] = await Promise.all([detectSandbox(cfg.SERVERS_SANDBOX, cfg.SERVERS_USER, cfg.DATA_DIR), detectCgroups(cfg.SERVERS_CGROUP)])
+    app.decorate('serversIsolation', { sandbox, cgroups })
+    if (sandbox.kind === 'bwrap') log.info({ user: sandbox.user }, 'game servers run sandboxed (bubblewrap)')
+    else if (cfg.SERVERS_SANDBOX === 'bwrap') log.error({ reason: sandbox.reason }, 'SERVERS_SANDBOX=bwrap but bubblewrap does not work: game servers will not start')
+    else log.warn({ reason: sandbox.reason }, 'game servers run WITHOUT a sandbox: they can read what wirehub can read')
+    log.info({ cgroups: cgroups.version }, describeCgroups(cgroups))
     const supervisor = new Supervisor({
       stopTimeoutMs: cfg.STOP_TIMEOUT * 1000,
       statsIntervalMs: cfg.STATS_INTERVAL_MS,
@@ -36,6 +64,15 @@ export default fp(
       throttleLines: cfg.CONSOLE_THROTTLE_LINES,
       throttlePeriodMs: cfg.CONSOLE_THROTTLE_PERIOD_MS,
       log,
+      dataDir: cfg.DATA_DIR,
+      logMaxBytes: cfg.CONSOLE_LOG_MAX_BYTES,
+      logFiles: cfg.CONSOLE_LOG_FILES,
+      stopOnShutdown: cfg.SERVERS_STOP_ON_SHUTDOWN,
+      sandbox,
+      cgroups,
+      pidsLimit: PIDS_LIMIT,
+      hiddenDirs: (uuid) => service?.otherFolders(uuid) ?? [],
+      hiddenFiles: [join(process.cwd(), '.env'), ...(process.env.CONFIG_FILE ? [process.env.CONFIG_FILE] : [])],
       sink: {
         state: sockets.publishState,
         line: sockets.publishLine,
@@ -62,6 +99,7 @@ export default fp(
         await client.register(serversRoutes, { service: svc, sockets, routing })
         await client.register(subusersRoutes, { service: svc, subusers })
         await client.register(activityRoutes, { service: svc, repo })
+        await client.register(logsRoutes, { service: svc })
       },
       { prefix: '/api/client' },
     )
@@ -75,6 +113,7 @@ export default fp(
 
     app.addHook('onReady', async () => {
       const running = await svc.load()
+      await supervisor.ready()
       // First start of an embedded instance: one living console for the newcomer.
       if (cfg.DEMO_SERVER ?? cfg.embedded) {
         const admin = (await repo.count()) === 0 ? await app.prisma.user.findFirst({ where: { rootAdmin: true }, orderBy: { id: 'asc' } }) : null
@@ -83,8 +122,8 @@ export default fp(
             name: 'Demo game server',
             description: 'A small script that behaves like a game server (help, list, say <text>, stop).',
             user: admin.id,
-            command: process.execPath,
-            args: [DEMO_SERVER_SCRIPT],
+            command: 'node',
+            args: [DEMO_SERVER_ARG],
             done_pattern: '\\]: Done \\(',
             stop: { type: 'command', value: 'stop' },
           })

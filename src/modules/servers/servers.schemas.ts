@@ -35,7 +35,14 @@ const ServerFields = {
   environment: Environment,
   stop: Stop,
   done_pattern: Type.Union([Type.String({ minLength: 1, maxLength: 1024 }), Type.Null()], { description: 'Regex; the server is "starting" until a console line matches' }),
-  limits: Type.Object({ memory: Type.Integer({ minimum: 0, maximum: 16_777_216, description: 'Memory limit in MiB (0: none)' }) }, { additionalProperties: false }),
+  limits: Type.Object(
+    {
+      memory: Type.Integer({ minimum: 0, maximum: 16_777_216, description: 'Memory limit in MiB (0: none); a hard cgroup limit where available' }),
+      cpu: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: 'CPU limit in percent of one core (100: one core; 0: none); needs cgroups' })),
+      disk: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_073_741_824, description: "Disk space of the server's folder in MiB (0: none): a start is refused and a running server stopped above it" })),
+    },
+    { additionalProperties: false },
+  ),
   suspended: Type.Boolean(),
 }
 

@@ -14,6 +14,7 @@ import type { AuthUser } from '../auth/principal.js'
 import { P, has, permissionsFor, type AccessRole } from './permissions.js'
 import type { ServerRow, ServersRepository } from './servers.repository.js'
 import { isStopSignal, type PowerAction, type ServerSpec, type Supervisor } from './supervisor.js'
+import type { ConsoleLog, LogLine } from './console-log.js'
 
 export const SUSPENDED_MESSAGE = 'This server is currently suspended and the functionality requested is unavailable.'
 export const OFFLINE_COMMAND_MESSAGE = 'Server must be online in order to send commands.'
@@ -45,7 +46,7 @@ export interface ServerInput {
   environment?: Record<string, string>
   stop?: { type: 'command' | 'signal'; value: string }
   done_pattern?: string | null
-  limits?: { memory: number }
+  limits?: { memory: number; cpu?: number; disk?: number }
   suspended?: boolean
 }
 
@@ -84,6 +85,8 @@ export function createServersService(deps: {
       stopValue: row.stopValue,
       donePattern: row.donePattern,
       memoryLimitMb: row.memoryLimitMb,
+      cpuLimit: row.cpuLimit,
+      diskLimitMb: row.diskLimitMb,
     }
   }
 
@@ -131,6 +134,8 @@ export function createServersService(deps: {
       ...(input.stop !== undefined ? { stopType: input.stop.type, stopValue: input.stop.value } : {}),
       ...(input.done_pattern !== undefined ? { donePattern: input.done_pattern } : {}),
       ...(input.limits !== undefined ? { memoryLimitMb: input.limits.memory } : {}),
+      ...(input.limits?.cpu !== undefined ? { cpuLimit: input.limits.cpu } : {}),
+      ...(input.limits?.disk !== undefined ? { diskLimitMb: input.limits.disk } : {}),
       ...(input.suspended !== undefined ? { suspended: input.suspended } : {}),
     }
   }
@@ -253,9 +258,26 @@ export function createServersService(deps: {
       return supervisor.get(uuid)?.snapshot() ?? null
     },
 
-    /** The last `n` console lines (what `send logs` replays). */
-    history(uuid: string, n: number): string[] {
-      return supervisor.get(uuid)?.buffer.last(n) ?? []
+    /** The last `n` console lines (what `send logs` replays), from the durable log. */
+    history(uuid: string, n: number): LogLine[] {
+      return supervisor.get(uuid)?.history(n) ?? []
+    },
+
+    /** Logged console lines after `seq` (a console socket resuming), at most `limit`. */
+    since(uuid: string, seq: number, limit: number): Promise<LogLine[]> {
+      return supervisor.get(uuid)?.since(seq, limit) ?? Promise.resolve([])
+    },
+
+    /** The durable console log of a server of this node. */
+    consoleLog(uuid: string): ConsoleLog | null {
+      return supervisor.get(uuid)?.log ?? null
+    },
+
+    /** Names the other servers' folders, for the sandbox to hide. */
+    otherFolders(uuid: string): string[] {
+      const out: string[] = []
+      for (const row of registry.values()) if (row.uuid !== uuid) out.push(cwdOf(row))
+      return out
     },
 
     /** Starts a power action (throws PowerLockedError at once when one is running); resolves once logged. */
@@ -276,9 +298,11 @@ export function createServersService(deps: {
 
     activity,
 
-    /** Restores servers that were running before a restart. */
+    /** Starts the servers that should run and are neither re-attached nor reported crashed. */
     restore(rows: ServerRow[]): void {
       for (const row of rows) {
+        const inst = supervisor.get(row.uuid)
+        if (!inst || inst.state !== 'offline' || inst.crashedWhileDown) continue
         try {
           supervisor.get(row.uuid)?.power('start').catch((err: unknown) => log.error({ err, serverId: row.uuid }, 'restore failed'))
         } catch (err) {

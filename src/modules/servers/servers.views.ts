@@ -7,7 +7,7 @@ import type { ActivityLog, Subuser, User } from '../../generated/prisma/client.j
 import type { ServerRow } from './servers.repository.js'
 import type { ServerState, StatsSnapshot } from './supervisor.js'
 
-const limits = (row: ServerRow) => ({ memory: row.memoryLimitMb, swap: 0, disk: 0, io: 500, cpu: 0, threads: null, oom_disabled: row.memoryLimitMb === 0 })
+const limits = (row: ServerRow) => ({ memory: row.memoryLimitMb, swap: 0, disk: row.diskLimitMb, io: 500, cpu: row.cpuLimit, threads: null, oom_disabled: row.memoryLimitMb === 0 })
 
 /** A readable command line for display only (the process is never run through a shell). */
 export function invocation(row: ServerRow): string {

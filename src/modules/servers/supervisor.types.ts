@@ -1,5 +1,7 @@
 /** Types of the process supervisor (supervisor.ts): server definitions, states, stats, options. */
 import type { FastifyBaseLogger } from 'fastify'
+import type { CgroupSupport } from './cgroups.js'
+import type { SandboxStatus } from './sandbox.js'
 
 export type ServerState = 'offline' | 'starting' | 'running' | 'stopping'
 export type PowerAction = 'start' | 'stop' | 'restart' | 'kill'
@@ -15,6 +17,10 @@ export interface ServerSpec {
   stopValue: string
   donePattern: string | null
   memoryLimitMb: number
+  /** Percent of one core (0: none). */
+  cpuLimit: number
+  /** MiB of the server's folder (0: none); checked, not enforced by the file system. */
+  diskLimitMb: number
 }
 
 /** Wings' stats payload (`stats` event args[0], JSON-encoded). */
@@ -31,7 +37,8 @@ export interface StatsSnapshot {
 
 export interface InstanceSink {
   state(uuid: string, state: ServerState): void
-  line(uuid: string, line: string): void
+  /** A console line; `seq` is its number in the durable log (none for ephemeral notices). */
+  line(uuid: string, line: string, seq?: number): void
   stats(uuid: string, stats: StatsSnapshot): void
   /** The power state the operator asked for changed (persisted: restored after a restart). */
   desired(uuid: string, desired: 'running' | 'offline'): void
@@ -47,5 +54,19 @@ export interface SupervisorOptions {
   throttlePeriodMs: number
   log: FastifyBaseLogger
   sink: InstanceSink
+  /** Holders' run folders and console logs live under it; hidden from sandboxed games. */
+  dataDir: string
+  logMaxBytes: number
+  logFiles: number
+  /** Stop every game when wirehub stops (otherwise they keep running and are re-attached). */
+  stopOnShutdown: boolean
+  sandbox: SandboxStatus
+  cgroups: CgroupSupport
+  /** Most processes (and threads) per server where cgroups allow (Wings: 512). */
+  pidsLimit: number
+  /** Folders a sandboxed game must not see besides the data folder (other servers' folders). */
+  hiddenDirs(uuid: string): string[]
+  /** Files a sandboxed game must not read (wirehub's `.env`, its config file). */
+  hiddenFiles: string[]
 }
 

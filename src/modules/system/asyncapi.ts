@@ -22,11 +22,11 @@ const obj = (properties: Record<string, Json>, required: string[] = Object.keys(
 /** Strips TypeBox's symbol-keyed metadata by a JSON round trip. */
 const plain = (schema: unknown): Json => JSON.parse(JSON.stringify(schema)) as Json
 
-function consoleEvent(event: string, args: Json | null, summary: string): Json {
+function consoleEvent(event: string, args: Json | null, summary: string, extra: Record<string, Json> = {}): Json {
   return {
     name: event,
     summary,
-    payload: obj({ event: { type: 'string', const: event }, ...(args ? { args } : {}) }, args ? ['event', 'args'] : ['event']),
+    payload: obj({ event: { type: 'string', const: event }, ...(args ? { args } : {}), ...extra }, args ? ['event', 'args'] : ['event']),
   }
 }
 
@@ -36,14 +36,19 @@ const nullArg: Json = { type: 'array', items: { type: ['null', 'string'] }, maxI
 export function buildAsyncApi(publicUrl: string): Json {
   const u = new URL(publicUrl)
   const consoleMessages: Record<string, Json> = {
-    auth: consoleEvent('auth', oneString('the token from GET /api/client/servers/{server}/websocket'), 'Authenticate (also renews the token on the same socket)'),
+    auth: consoleEvent('auth', oneString('the token from GET /api/client/servers/{server}/websocket'), 'Authenticate (also renews the token on the same socket)', {
+      since: { type: 'integer', minimum: 0, description: "wirehub, first auth of a socket only: replay the logged lines after this seq before the live stream (a reconnecting client's last seq)" },
+    }),
     sendStats: consoleEvent('send stats', nullArg, 'Ask for a stats event now'),
     sendLogs: consoleEvent('send logs', nullArg, 'Replay the recent console history as console output events'),
+    sendLogsSince: consoleEvent('send logs since', oneString('a line number (seq)'), 'wirehub: replay the logged lines after this seq, then stream on without gap or repeat'),
     setState: consoleEvent('set state', { type: 'array', items: { enum: ['start', 'stop', 'restart', 'kill'] }, minItems: 1, maxItems: 1 }, 'Power action'),
     sendCommand: consoleEvent('send command', oneString('a console command'), 'Write a command to the server console'),
     authSuccess: consoleEvent('auth success', null, 'Authentication accepted'),
     status: consoleEvent('status', { type: 'array', items: { enum: ['offline', 'starting', 'running', 'stopping'] } }, 'Server state change'),
-    consoleOutput: consoleEvent('console output', oneString('one console line, ANSI codes kept'), 'A console line'),
+    consoleOutput: consoleEvent('console output', oneString('one console line, ANSI codes kept'), 'A console line', {
+      seq: { type: 'integer', minimum: 1, description: "wirehub: the line's number in the durable log (absent on ephemeral notices such as the throttle notice)" },
+    }),
     stats: consoleEvent('stats', oneString('JSON text: {memory_bytes, memory_limit_bytes, cpu_absolute, network:{rx_bytes,tx_bytes}, uptime, state, disk_bytes}'), 'Resource usage, about once a second while running'),
     tokenExpiring: consoleEvent('token expiring', null, 'The token expires within min(60 s, TTL/2), repeated every SOCKET_TOKEN_REPEAT seconds until renewed; also sent after a permission change so the client fetches a token carrying the new permissions; send a fresh auth'),
     tokenExpired: consoleEvent('token expired', null, 'The token expired, repeated every SOCKET_TOKEN_REPEAT seconds until renewed; events are answered with jwt error until a fresh auth'),
@@ -115,7 +120,7 @@ export function buildAsyncApi(publicUrl: string): Json {
       },
     },
     operations: {
-      consoleSend: { action: 'receive', channel: { $ref: '#/channels/console' }, summary: 'What a console client sends', messages: ref('console', ['auth', 'sendStats', 'sendLogs', 'setState', 'sendCommand']) },
+      consoleSend: { action: 'receive', channel: { $ref: '#/channels/console' }, summary: 'What a console client sends', messages: ref('console', ['auth', 'sendStats', 'sendLogs', 'sendLogsSince', 'setState', 'sendCommand']) },
       consoleReceive: {
         action: 'send',
         channel: { $ref: '#/channels/console' },

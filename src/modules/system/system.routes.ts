@@ -72,6 +72,12 @@ export const systemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const broker = app.hub.broker
       const degraded = broker instanceof RedisBroker && broker.status !== 'ready'
       if (broker instanceof RedisBroker) checks.redis = degraded ? 'unavailable' : 'ok'
+      // Reported, not fatal: how game servers are isolated on this node.
+      if (app.hasDecorator('serversIsolation')) {
+        const { sandbox, cgroups } = app.serversIsolation
+        checks.sandbox = sandbox.kind === 'bwrap' ? 'bwrap' : `unavailable: ${sandbox.reason}`
+        checks.limits = cgroups.version ? `cgroup v${cgroups.version}` : `polling (no cgroups: ${cgroups.reason})`
+      }
       return reply.code(ok ? 200 : 503).send({ status: ok ? (degraded ? 'degraded' : 'ok') : 'unavailable', checks })
     },
   })

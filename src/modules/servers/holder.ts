@@ -1,0 +1,184 @@
+/**
+ * Game-server holders (holder/holder.sh): starting one, finding it again after a wirehub
+ * restart, writing to the game's stdin FIFO and reading how the game ended.
+ *
+ * A holder's run folder holds `holder.json` (its pid and the kernel's start time of that pid, so
+ * a recycled pid is never mistaken for it), `stdin` (FIFO), `game.pid`, `intent` (why wirehub
+ * expects the game to end: a stop it asked for is not a crash, even across a restart) and
+ * `exit` (the game's exit status, written after its last line reached the log).
+ */
+import { execFile, spawn } from 'node:child_process'
+import { constants, openSync, closeSync } from 'node:fs'
+import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises'
+import { Socket } from 'node:net'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+
+export const HOLDER_SCRIPT = fileURLToPath(new URL('./holder/holder.sh', import.meta.url))
+
+export interface HolderRecord {
+  pid: number
+  /** Field 22 of /proc/<pid>/stat: with the pid, identifies the process for its whole life. */
+  startTicks: number
+  /** When the game was started (ms), for the uptime. */
+  startedAt: number
+}
+
+export type Intent = 'stop' | 'kill' | 'oom' | 'shutdown'
+
+/** Start time of a process in clock ticks since boot, or null when it does not exist. */
+export async function startTicksOf(pid: number): Promise<number | null> {
+  try {
+    const text = await readFile(`/proc/${pid}/stat`, 'latin1')
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ')
+    if (f[0] === 'Z' || f[0] === 'X') return null // ended; only its parent has not reaped it yet
+    // After "(comm) " the state is field 0, so starttime (field 22 of the line) is index 19.
+    const v = Number(f[19])
+    return Number.isFinite(v) ? v : null
+  } catch {
+    return null
+  }
+}
+
+async function readText(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8')
+  } catch {
+    return null
+  }
+}
+
+export interface SpawnHolderOptions {
+  runDir: string
+  logFile: string
+  lastSeq: number
+  logBytes: number
+  maxBytes: number
+  keep: number
+  /** `cgroup.procs` files the holder joins before it starts the game. */
+  cgroupProcs: string[]
+  argv: string[]
+  cwd: string
+  env: NodeJS.ProcessEnv
+}
+
+/** One game server's holder files. */
+export class Holder {
+  readonly stdinPath: string
+  private stdin: Socket | null = null
+
+  constructor(readonly runDir: string) {
+    this.stdinPath = join(runDir, 'stdin')
+  }
+
+  /** Clears the previous run's files and starts a holder; resolves with its record. */
+  static async spawn(o: SpawnHolderOptions): Promise<{ holder: Holder; record: HolderRecord }> {
+    const holder = new Holder(o.runDir)
+    await rm(o.runDir, { recursive: true, force: true })
+    await mkdir(o.runDir, { recursive: true, mode: 0o700 })
+    await promisify(execFile)('mkfifo', ['-m', '600', holder.stdinPath])
+    const child = spawn('/bin/sh', [HOLDER_SCRIPT, o.runDir, o.logFile, String(o.lastSeq), String(o.logBytes), String(o.maxBytes), String(o.keep), o.cgroupProcs.length ? o.cgroupProcs.join(':') : '-', '--', ...o.argv], {
+      cwd: o.cwd,
+      env: o.env,
+      // The holder writes the log itself: wirehub holds none of its stdio, so it can go away.
+      stdio: 'ignore',
+      detached: true,
+    })
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve)
+      child.once('error', reject)
+    })
+    child.unref()
+    const pid = child.pid!
+    const record: HolderRecord = { pid, startTicks: (await startTicksOf(pid)) ?? -1, startedAt: Date.now() }
+    await writeFile(join(o.runDir, 'holder.json.tmp'), JSON.stringify(record))
+    await rename(join(o.runDir, 'holder.json.tmp'), join(o.runDir, 'holder.json'))
+    return { holder, record }
+  }
+
+  async record(): Promise<HolderRecord | null> {
+    const text = await readText(join(this.runDir, 'holder.json'))
+    if (!text) return null
+    try {
+      const r = JSON.parse(text) as HolderRecord
+      return Number.isInteger(r.pid) && r.pid > 0 ? r : null
+    } catch {
+      return null
+    }
+  }
+
+  /** Whether the recorded holder process still lives (same pid AND same start time). */
+  static async alive(record: HolderRecord): Promise<boolean> {
+    const ticks = await startTicksOf(record.pid)
+    return ticks !== null && (record.startTicks < 0 || ticks === record.startTicks)
+  }
+
+  /** The pid of the game (or of its sandbox), once the holder has started it. */
+  async gamePid(): Promise<number | null> {
+    const n = Number.parseInt((await readText(join(this.runDir, 'game.pid'))) ?? '', 10)
+    return Number.isInteger(n) && n > 0 ? n : null
+  }
+
+  /** The game's pid, waiting briefly for a holder that is just starting to write it. */
+  async waitGamePid(ms = 3000): Promise<number | null> {
+    const end = Date.now() + ms
+    for (;;) {
+      const pid = await this.gamePid()
+      if (pid || Date.now() > end) return pid
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+
+  /** The game's exit status once it ended (128+n for signal n), else null. */
+  async exitCode(): Promise<number | null> {
+    const text = await readText(join(this.runDir, 'exit'))
+    if (text === null) return null
+    const n = Number.parseInt(text, 10)
+    return Number.isInteger(n) ? n : -1
+  }
+
+  async intent(): Promise<Intent | null> {
+    const t = (await readText(join(this.runDir, 'intent')))?.trim()
+    return t === 'stop' || t === 'kill' || t === 'oom' || t === 'shutdown' ? t : null
+  }
+
+  async setIntent(intent: Intent | null): Promise<void> {
+    const file = join(this.runDir, 'intent')
+    if (intent === null) await rm(file, { force: true })
+    else await writeFile(file, intent).catch(() => {})
+  }
+
+  /**
+   * Writes to the game's stdin. The FIFO is opened non-blocking (ENXIO instead of a hang when no
+   * holder reads it any more) and kept open while the game runs.
+   */
+  write(data: string): boolean {
+    if (!this.stdin || this.stdin.destroyed) {
+      let fd: number
+      try {
+        fd = openSync(this.stdinPath, constants.O_WRONLY | constants.O_NONBLOCK)
+      } catch {
+        return false
+      }
+      try {
+        this.stdin = new Socket({ fd, readable: false, writable: true })
+      } catch {
+        closeSync(fd)
+        return false
+      }
+      this.stdin.on('error', () => this.stdin?.destroy())
+    }
+    return this.stdin.write(data), true
+  }
+
+  closeStdin(): void {
+    this.stdin?.destroy()
+    this.stdin = null
+  }
+
+  async clear(): Promise<void> {
+    this.closeStdin()
+    await rm(this.runDir, { recursive: true, force: true })
+  }
+}
