@@ -14,6 +14,7 @@ import type { Clock } from './backoff.js'
 import type { Handler, Off } from './emitter.js'
 import type { Rest } from './http.js'
 import { ReconnectingSocket, asError, type OpenEvent, type SocketDeps, type SocketEvents } from './socket.js'
+import { TelemetryFollower, type TelemetryStreamHandlers, type TelemetryStreamOptions } from './telemetry-stream.js'
 import type {
   AlertMessage,
   ChannelError,
@@ -23,6 +24,8 @@ import type {
   SubscribedAck,
   SystemStatusUpdate,
   CommandUpdate,
+  TelemetryHistoryFrame,
+  TelemetrySnapshot,
   TelemetryUpdate,
 } from './types.js'
 
@@ -81,6 +84,7 @@ export class ChannelsSocket extends ReconnectingSocket<ChannelsEvents> {
   private floor: number | null
   private catchingUp: AlertMessage[] | null = null
   private catchUpRun = 0
+  private readonly followers = new Map<number, TelemetryFollower>()
 
   constructor(
     deps: SocketDeps,
@@ -119,6 +123,29 @@ export class ChannelsSocket extends ReconnectingSocket<ChannelsEvents> {
       // of this application that the unsubscribe may have removed with it.
       for (const other of this.subs.values()) if (other.channel === channel) this.sendSubscribe(other)
     }
+  }
+
+  /**
+   * History then live for one device, in one subscription: the requested history (`last`,
+   * `since`, `sinceOffset`; optionally a `snapshot` of the latest values), then live readings,
+   * each reading once and in offset order, with no gap or duplicate at the seam. After a
+   * reconnect it resumes from the last offset delivered. Returns the function that stops it.
+   * One stream per device (a second call for the same device replaces the first).
+   */
+  streamTelemetry(deviceId: number, opts: TelemetryStreamOptions, handlers: TelemetryStreamHandlers): () => void {
+    const follower = new TelemetryFollower(deviceId, opts, handlers)
+    this.followers.set(deviceId, follower)
+    if (this.isReady) this.sendJson(follower.subscribeMessage())
+    return () => {
+      if (this.followers.get(deviceId) !== follower) return
+      this.followers.delete(deviceId)
+      if (this.isReady) this.sendJson({ type: 'unsubscribe', channel: 'telemetry', device_id: deviceId })
+    }
+  }
+
+  /** The last offset a stream delivered (to save and pass as `sinceOffset` later). */
+  streamOffset(deviceId: number): number | null {
+    return this.followers.get(deviceId)?.lastOffset ?? null
   }
 
   onTelemetry(handler: Handler<TelemetryUpdate>): Off {
@@ -198,6 +225,7 @@ export class ChannelsSocket extends ReconnectingSocket<ChannelsEvents> {
 
   protected override onReady(_ev: OpenEvent): void {
     for (const sub of this.subs.values()) this.sendSubscribe(sub)
+    for (const f of this.followers.values()) this.sendJson(f.subscribeMessage())
     if (this.hasAlertSubscription()) void this.syncAlerts()
   }
 
@@ -214,9 +242,23 @@ export class ChannelsSocket extends ReconnectingSocket<ChannelsEvents> {
       case 'token_expiring':
         void this.refreshToken().catch(() => {})
         break
-      case 'telemetry_update':
-        this.events.emit('telemetry', frame as unknown as TelemetryUpdate)
+      case 'telemetry_update': {
+        const u = frame as unknown as TelemetryUpdate
+        const f = typeof u.offset === 'number' ? this.followers.get(u.device_id) : undefined
+        if (f) f.live(u.offset!, u.telemetry)
+        this.events.emit('telemetry', u)
         break
+      }
+      case 'telemetry_history': {
+        const h = frame as unknown as TelemetryHistoryFrame
+        this.followers.get(h.device_id)?.history(h)
+        break
+      }
+      case 'telemetry_snapshot': {
+        const sn = frame as unknown as TelemetrySnapshot
+        this.followers.get(sn.device_id)?.snapshot(sn)
+        break
+      }
       case 'alert':
         this.receiveAlert(frame as unknown as AlertMessage)
         break

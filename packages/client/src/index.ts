@@ -6,6 +6,7 @@
 export { WirehubClient, type WirehubClientOptions } from './client.js'
 export { ConsoleSocket, type ConsoleEvents } from './console.js'
 export { ChannelsSocket, toAlertMessage, type ChannelsEvents, type ChannelsOptions } from './channels.js'
+export { TelemetryFollower, type TelemetryStreamHandlers, type TelemetryStreamOptions } from './telemetry-stream.js'
 export { DeviceCommands, FINAL_COMMAND_STATES, type ListCommandsOptions } from './commands.js'
 export { UserEventsSocket, type UserEventsEvents, type UserEventsOptions } from './user-events.js'
 export {

@@ -77,7 +77,37 @@ export interface TelemetryUpdate {
   type: 'telemetry_update'
   channel: 'telemetry'
   device_id: number
+  /** Present on history-then-live subscriptions: the reading's offset (per device, +1 per reading). */
+  offset?: number
   telemetry: Record<string, MetricReading>
+}
+
+/** One reading of a history-then-live stream (`streamTelemetry`). */
+export interface StreamReading {
+  device_id: number
+  offset: number
+  telemetry: Record<string, MetricReading>
+  /** From the history (true) or live (false). */
+  history: boolean
+}
+
+export interface TelemetryHistoryFrame {
+  type: 'telemetry_history'
+  channel: 'telemetry'
+  device_id: number
+  readings: Array<{ offset: number; telemetry: Record<string, MetricReading> }>
+  /** The last history frame: live readings follow. */
+  complete: boolean
+  last_offset: number
+  /** More readings matched than one history returns (10 000): these are the most recent. */
+  truncated: boolean
+}
+
+export interface TelemetrySnapshot {
+  type: 'telemetry_snapshot'
+  channel: 'telemetry'
+  device_id: number
+  latest: Record<string, MetricReading & { offset: number }>
 }
 
 export interface AlertMessage {

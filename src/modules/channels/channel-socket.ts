@@ -17,6 +17,7 @@ import type { ProtocolAdapter, Session } from '../realtime/session.js'
 import type { ParseError } from '../realtime/socket-support.js'
 import type { SocketTokens } from '../auth/socket-tokens.js'
 import type { DeviceDirectory } from '../devices/device-directory.js'
+import { Seam, type TelemetryStream } from '../devices/telemetry.stream.js'
 import type { SystemStatusPublisher } from '../system/system-status.js'
 import type { ChannelRegistry, RegisteredSocket, Refusal } from './channels.registry.js'
 import {
@@ -47,6 +48,8 @@ export interface ChannelDeps {
   hub: Hub
   tokens: SocketTokens
   directory: DeviceDirectory
+  /** History-then-live telemetry (subscribe `history` / `snapshot`). */
+  stream: TelemetryStream
   registry: ChannelRegistry
   system: SystemStatusPublisher
   log: FastifyBaseLogger
@@ -74,6 +77,8 @@ interface Entry {
   spec: SubscriptionSpec
   deviceId: number | null
   sub: Subscription | null
+  /** Set when the subscribe asked for history or a snapshot: holds live updates until it is sent. */
+  seam?: Seam
 }
 
 export class ChannelSocket implements RegisteredSocket, ProtocolAdapter {
@@ -281,11 +286,18 @@ export class ChannelSocket implements RegisteredSocket, ProtocolAdapter {
       const old = this.entries.get(key)
       if (old) this.detach(old)
       const e: Entry = { spec, deviceId: ids ? ids[i]! : null, sub: null }
+      if (spec.history || spec.snapshot) e.seam = new Seam()
       this.entries.set(key, e)
       this.attach(e)
     })
     const device_id = ids ? (ids.length === 1 && !Array.isArray(msg.filters?.device_id ?? msg.device_id) ? ids[0] : ids) : null
     this.send({ type: 'subscribed', channel: spec.channel, device_id, filters: this.echo(spec) })
+    for (const key of keys) {
+      const e = this.entries.get(key)
+      if (e?.seam && e.deviceId !== null) {
+        await this.deps.stream.deliver({ conn: this.conn as Connection, deviceId: e.deviceId, seam: e.seam, start: spec.history, snapshot: spec.snapshot, metrics: spec.metrics })
+      }
+    }
   }
 
   private unsubscribe(msg: UnsubscribeMessage): void {
@@ -329,7 +341,8 @@ export class ChannelSocket implements RegisteredSocket, ProtocolAdapter {
     const topic = e.deviceId !== null ? deviceTopic(ch, e.deviceId) : user.rootAdmin ? allTopic(ch) : ownerTopic(ch, user.id)
     const opts: Parameters<Hub['subscribe']>[2] = { tag: `${ch}|${e.deviceId ?? '*'}` }
     if (ch === 'telemetry') {
-      opts.variant = spec.metrics?.join(',') ?? ''
+      opts.variant = e.seam ? this.deps.stream.variant(spec.metrics) : (spec.metrics?.join(',') ?? '')
+      if (e.seam) opts.filter = e.seam.filter
       opts.minIntervalMs = spec.intervalMs
     } else if (ch === 'alerts' && (spec.severity || spec.alertTypes)) {
       const sev = spec.severity ? new Set(spec.severity) : null

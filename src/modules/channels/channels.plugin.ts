@@ -51,6 +51,7 @@ export default fp(
       hub: app.hub,
       tokens: app.socketTokens,
       directory,
+      stream: app.devices.stream,
       registry,
       system,
       log,

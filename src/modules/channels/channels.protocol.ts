@@ -12,6 +12,7 @@ import { ajvLikeErrors } from '../devices/typebox-compiler.js'
 import { METRIC_PATTERN } from '../devices/devices.schemas.js'
 import { SEVERITIES } from '../alerts/alert-rules.evaluate.js'
 import { DEVICE_STATUSES } from '../devices/device-status.js'
+import { HistoryRequest, historyStart, type HistoryStart } from '../devices/telemetry.stream.js'
 import { CHANNELS, type ChannelName } from './channels.topics.js'
 
 /** Every `code` an `{"type":"error"}` message can carry. */
@@ -58,7 +59,14 @@ const Envelope = Type.Object({ type: Type.String({ maxLength: 32 }) })
 const Auth = Type.Object({ type: Type.Literal('auth'), token: Type.String({ maxLength: 4096 }) }, { additionalProperties: false })
 const Ping = Type.Object({ type: Type.Literal('ping'), timestamp: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Number()])) }, { additionalProperties: false })
 const Subscribe = Type.Object(
-  { type: Type.Literal('subscribe'), channel: Type.String({ maxLength: 32 }), ...filterFields, filters: Type.Optional(Filters) },
+  {
+    type: Type.Literal('subscribe'),
+    channel: Type.String({ maxLength: 32 }),
+    ...filterFields,
+    filters: Type.Optional(Filters),
+    history: Type.Optional(HistoryRequest),
+    snapshot: Type.Optional(Type.Boolean({ description: 'telemetry with device_id: first the latest value of every metric (telemetry_snapshot)' })),
+  },
   { additionalProperties: false },
 )
 const Unsubscribe = Type.Object(
@@ -115,6 +123,10 @@ export interface SubscriptionSpec {
   frequency: string | null
   /** telemetry: minimum ms between updates per device (0 = real time); system: the period. */
   intervalMs: number
+  /** telemetry: history to send before live updates (frames then carry offsets), or null. */
+  history: HistoryStart | null
+  /** telemetry: the latest values first. */
+  snapshot: boolean
 }
 
 const list = <T>(v: T | T[] | undefined): T[] | null => (v === undefined ? null : Array.isArray(v) ? [...new Set(v)] : [v])
@@ -173,9 +185,21 @@ export function normalizeSubscribe(msg: SubscribeMessage, defaultSystemMs: numbe
       intervalMs = ms
     }
   }
+  let history: HistoryStart | null = null
+  if (msg.history !== undefined || msg.snapshot) {
+    if (channel !== 'telemetry') return fail('invalid_filter', 'history and snapshot apply to the telemetry channel only.')
+    if (list(f.device_id) === null) return fail('invalid_filter', 'history and snapshot need device_id.')
+    if (msg.history !== undefined) {
+      const start = historyStart(msg.history)
+      if (typeof start === 'string') return fail('invalid_filter', start)
+      history = start
+    }
+  }
   return {
     ok: true,
     spec: {
+      history,
+      snapshot: msg.snapshot === true,
       channel,
       deviceIds: list(f.device_id),
       metrics,

@@ -13,6 +13,7 @@ import { TelemetryWriter } from './telemetry.writer.js'
 import { TelemetryEvents } from './telemetry.events.js'
 import { createMetricCatalogue, type MetricCatalogue } from './metric-catalogue.js'
 import { createTelemetryRetention, type TelemetryRetention } from './telemetry.retention.js'
+import { createTelemetryStream, type TelemetryStream } from './telemetry.stream.js'
 import { createIngestService, type IngestService } from './telemetry.ingest.js'
 import { historyRoutes, ingestRoutes } from './telemetry.routes.js'
 
@@ -25,6 +26,7 @@ export interface DevicesModule {
   telemetryEvents: TelemetryEvents
   catalogue: MetricCatalogue
   retention: TelemetryRetention
+  stream: TelemetryStream
 }
 
 declare module 'fastify' {
@@ -58,7 +60,8 @@ export default fp(
         resolvedAlertsDays: cfg.RESOLVED_ALERTS_RETENTION,
       },
     })
-    app.decorate('devices', { directory, status, devices, writer, ingest, telemetryEvents, catalogue, retention })
+    const stream = createTelemetryStream({ db: app.db })
+    app.decorate('devices', { directory, status, devices, writer, ingest, telemetryEvents, catalogue, retention, stream })
 
     await app.register(ingestRoutes, { directory, ingest })
     await app.register(

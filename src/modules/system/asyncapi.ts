@@ -9,6 +9,7 @@ import { ERROR_CODES, INBOUND_SCHEMAS } from '../channels/channels.protocol.js'
 import { CLOSE } from '../realtime/close-codes.js'
 import { DeviceStatusUpdateMessage, TelemetryUpdateMessage } from '../devices/devices.messages.js'
 import { AlertMessage } from '../alerts/alerts.messages.js'
+import { TelemetryHistoryMessage, TelemetrySnapshotMessage } from '../devices/telemetry.stream.js'
 import { SystemStatusMessage } from './system-status.codec.js'
 import { CommandUpdateMessage } from '../commands/commands.topics.js'
 
@@ -71,6 +72,8 @@ export function buildAsyncApi(publicUrl: string): Json {
     error: { name: 'error', payload: obj({ type: { const: 'error' }, code: { enum: Object.keys(ERROR_CODES) }, message: str() }) },
     pong: { name: 'pong', payload: obj({ type: { const: 'pong' }, timestamp: { description: "the client's timestamp, echoed" }, server_time: str() }, ['type']) },
     telemetryUpdate: { name: 'telemetry_update', payload: plain(TelemetryUpdateMessage) },
+    telemetryHistory: { name: 'telemetry_history', summary: 'History of a subscribe with `history` (chunks; the last has complete: true), before live updates', payload: plain(TelemetryHistoryMessage) },
+    telemetrySnapshot: { name: 'telemetry_snapshot', summary: 'Latest value of every metric, for a subscribe with `snapshot: true`', payload: plain(TelemetrySnapshotMessage) },
     alert: { name: 'alert', payload: plain(AlertMessage) },
     deviceStatusUpdate: { name: 'device_status_update', payload: plain(DeviceStatusUpdateMessage) },
     systemStatusUpdate: { name: 'system_status_update', payload: plain(SystemStatusMessage) },
@@ -131,7 +134,7 @@ export function buildAsyncApi(publicUrl: string): Json {
       channelsReceive: {
         action: 'send',
         channel: { $ref: '#/channels/channels' },
-        messages: ref('channels', ['authResponse', 'tokenExpiring', 'subscribed', 'unsubscribed', 'error', 'pong', 'telemetryUpdate', 'alert', 'deviceStatusUpdate', 'systemStatusUpdate', 'commandUpdate']),
+        messages: ref('channels', ['authResponse', 'tokenExpiring', 'subscribed', 'unsubscribed', 'error', 'pong', 'telemetryUpdate', 'telemetryHistory', 'telemetrySnapshot', 'alert', 'deviceStatusUpdate', 'systemStatusUpdate', 'commandUpdate']),
       },
       userEventsSend: { action: 'receive', channel: { $ref: '#/channels/userEvents' }, messages: ref('userEvents', ['echo']) },
       userEventsReceive: {
