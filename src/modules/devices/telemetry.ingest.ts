@@ -57,12 +57,14 @@ export function createIngestService(deps: IngestDeps) {
     if (firstOffset === null) return { readings: samples.length, stored: 0, firstOffset }
     const now = Date.now()
     status.seen(device, now)
-    await catalogue.learn(device.id, samples, now)
+    // Published in the same turn as the commit is known: the writer resolves one device's
+    // statements in offset order, so its updates leave in offset order too.
     const topics = deviceTopics('telemetry', device.id, device.ownerId)
     for (let i = 0; i < samples.length; i++) {
       const payload: TelemetryPayload = { device_id: device.id, offset: firstOffset + i, telemetry: samples[i]! }
       hub.publish({ topics, codec: TELEMETRY_CODEC, payload, lane: 'droppable', collapseKey: `t:${device.id}` })
     }
+    await catalogue.learn(device.id, samples, now)
     await events.stored({ device, readings: samples, at: now, firstOffset })
     return { readings: samples.length, stored: rows.deviceIds.length, firstOffset }
   }

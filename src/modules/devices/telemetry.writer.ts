@@ -85,6 +85,8 @@ export class TelemetryWriter {
   private inFlight = 0
   private scheduled = false
   private idle: Array<() => void> = []
+  /** Devices with a statement in flight. */
+  private readonly busy = new Set<number>()
   /** Statements and rows written (the bench and tests read them). */
   readonly stats = { statements: 0, rows: 0, isolations: 0 }
 
@@ -124,6 +126,8 @@ export class TelemetryWriter {
 
   private schedule(): void {
     if (this.scheduled || this.inFlight >= this.maxInFlight || this.waiters.length === 0) return
+    // Everything queued belongs to devices in flight: the statement ending will schedule again.
+    if (this.busy.size > 0 && this.waiters.every((w) => this.busy.has(w.deviceId))) return
     this.scheduled = true
     // setImmediate lets every request parsed in this turn of the event loop join the statement.
     setImmediate(() => {
@@ -134,23 +138,59 @@ export class TelemetryWriter {
 
   private flush(): void {
     if (this.waiters.length === 0 || this.inFlight >= this.maxInFlight) return
-    let rows = this.rows
-    let waiters = this.waiters
-    if (rows.deviceIds.length > this.maxRows && waiters.length > 1) {
-      ;({ rows, waiters } = this.takeFront())
-    } else {
-      this.rows = emptyRows()
-      this.waiters = []
-    }
+    const taken = this.take()
+    if (!taken) return
+    const { rows, waiters } = taken
+    const devices = new Set(waiters.map((w) => w.deviceId))
+    for (const d of devices) this.busy.add(d)
     this.inFlight++
     this.run(rows, waiters)
       .catch(() => {})
       .finally(() => {
+        for (const d of devices) this.busy.delete(d)
         this.inFlight--
         this.schedule()
         if (this.inFlight === 0 && this.waiters.length === 0) for (const fn of this.idle.splice(0)) fn()
       })
     this.schedule()
+  }
+
+  /**
+   * The requests of the next statement: at most about maxRows rows, and none for a device that
+   * has a statement in flight. One device's statements therefore run one after the other, so
+   * its readings are stored, resolved and published in offset order (two concurrent statements
+   * could otherwise come back, and publish, in the opposite order of their offsets). A request
+   * left out keeps every later request of its device out too.
+   */
+  private take(): { rows: TelemetryRows; waiters: Waiter[] } | null {
+    const q = this.rows
+    if (this.busy.size === 0 && q.deviceIds.length <= this.maxRows) {
+      const all = { rows: q, waiters: this.waiters }
+      this.rows = emptyRows()
+      this.waiters = []
+      return all
+    }
+    const rows = emptyRows()
+    const rest = emptyRows()
+    const taken: Waiter[] = []
+    const kept: Waiter[] = []
+    const blocked = new Set(this.busy)
+    let start = 0
+    for (const w of this.waiters) {
+      const n = w.end - start
+      if (!blocked.has(w.deviceId) && (taken.length === 0 || rows.deviceIds.length + n <= this.maxRows)) {
+        appendRows(rows, q, start, w.end)
+        taken.push({ ...w, end: rows.deviceIds.length })
+      } else {
+        blocked.add(w.deviceId)
+        appendRows(rest, q, start, w.end)
+        kept.push({ ...w, end: rest.deviceIds.length })
+      }
+      start = w.end
+    }
+    this.rows = rest
+    this.waiters = kept
+    return taken.length > 0 ? { rows, waiters: taken } : null
   }
 
   /** One statement for `waiters`; on a data error with several requests, each on its own. */
@@ -199,24 +239,16 @@ export class TelemetryWriter {
     }
     return out
   }
+}
 
-  /** The first requests holding about maxRows rows; the rest stay queued for the next statement. */
-  private takeFront(): { rows: TelemetryRows; waiters: Waiter[] } {
-    let k = 0
-    while (k < this.waiters.length - 1 && this.waiters[k]!.end < this.maxRows) k++
-    const cut = this.waiters[k]!.end
-    const waiters = this.waiters.splice(0, k + 1)
-    for (const w of this.waiters) w.end -= cut
-    const q = this.rows
-    const rows: TelemetryRows = {
-      deviceIds: q.deviceIds.splice(0, cut),
-      readings: q.readings.splice(0, cut),
-      metrics: q.metrics.splice(0, cut),
-      values: q.values.splice(0, cut),
-      units: q.units.splice(0, cut),
-      timestamps: q.timestamps.splice(0, cut),
-    }
-    return { rows, waiters }
+function appendRows(to: TelemetryRows, from: TelemetryRows, start: number, end: number): void {
+  for (let i = start; i < end; i++) {
+    to.deviceIds.push(from.deviceIds[i]!)
+    to.readings.push(from.readings[i]!)
+    to.metrics.push(from.metrics[i]!)
+    to.values.push(from.values[i]!)
+    to.units.push(from.units[i] ?? null)
+    to.timestamps.push(from.timestamps[i]!)
   }
 }
 
