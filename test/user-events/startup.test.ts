@@ -112,3 +112,17 @@ t.test('refusals are logged with the origin, on both listeners', async (t) => {
     { origin: null, reason: 'origin_missing' },
   ])
 })
+
+t.test('origin-only access on a non-loopback address is warned about at start-up', async (t) => {
+  const warn = async (overrides: Partial<Config>) => {
+    const lines: string[] = []
+    const app = bareApp({ APPROVED_SOCKET_DOMAINS: ['^trusted-host$'], ...overrides }, lines)
+    await app.ready()
+    await app.close()
+    return lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level === 40 && /guarded by Origin alone/.test(l.msg)).length
+  }
+  t.equal(await warn({ HOST: '0.0.0.0' }), 1, 'warned: any non-browser client can send the Origin')
+  t.equal(await warn({ HOST: '127.0.0.1' }), 0, 'loopback only: no warning')
+  t.equal(await warn({ HOST: '0.0.0.0', USER_EVENTS_REQUIRE_KEY: true }), 0, 'with the application key: no warning')
+  t.equal(await warn({ HOST: '0.0.0.0', USER_EVENTS_ALLOWED_IPS: '10.0.0.0/8' }), 0, 'with an address allow-list: no warning')
+})

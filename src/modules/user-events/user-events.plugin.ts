@@ -1,12 +1,14 @@
 /**
- * The user events socket (seed 001, issue 6): trusted back-end services follow what happens to
+ * The user events socket (seed 001): trusted back-end services follow what happens to
  * users (logins, logouts, accounts created, changed and removed, API keys created and revoked)
  * as JSON events with a numeric `eventType` (table in user-events.types.ts and the README).
  *
- * Access: the request's Origin must match APPROVED_SOCKET_DOMAINS (regexes compiled once here;
- * an invalid one stops start-up, unanchored ones are logged as warnings; an empty list refuses
+ * Access: the address must be in USER_EVENTS_ALLOWED_IPS (when set), within the connection
+ * limits, the request's Origin must match APPROVED_SOCKET_DOMAINS (regexes compiled once; an
+ * invalid one stops start-up, unanchored ones are logged as warnings; an empty list refuses
  * everyone), and with USER_EVENTS_REQUIRE_KEY an administrator's application key as well.
- * Refusals happen before the upgrade (HTTP 401/403). Served at `/ws/users` on the main port and,
+ * Refusals happen before the upgrade (HTTP 401/403/429/503). Origin alone on a non-loopback
+ * HOST is warned about at start-up. Served at `/ws/users` on the main port and,
  * when USER_EVENTS_PORT is set and differs from PORT (or is 0: a free port), also on that port.
  *
  * Domain events are published once to the hub topic `user-events`; the hub encodes each event
