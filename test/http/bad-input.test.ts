@@ -74,6 +74,18 @@ t.test('bad input answers 422 naming the field, never 500', async (t) => {
     t.match(res.body.errors[0]?.detail, /NUL|nested/, `${what}: says what is wrong`)
   }
 
+  // Ids beyond PostgreSQL's integer range are refused by the schema, not by a failing query.
+  const tooBig = 99_999_999_999
+  const ranges: Array<[string, string, string, unknown, string]> = [
+    ['server owner', 'POST', '/api/application/servers', { name: 'x', user: tooBig, command: process.execPath }, 'user'],
+    ['owner_id filter', 'GET', `/api/application/devices?owner_id=${tooBig}`, undefined, 'owner_id'],
+  ]
+  for (const [what, method, path, body, field] of ranges) {
+    const res = await send(method, path, ta.adminKey, body)
+    t.equal(res.status, 422, `${what} out of range: 422`)
+    t.equal(res.body.errors[0]?.meta?.source_field, field, `${what}: names ${field}`)
+  }
+
   const row = await ta.app.prisma.device.findUniqueOrThrow({ where: { id: device.id } })
   t.match(row, { name: 'probe', type: 'generic', status: 'offline', statusReason: null }, 'nothing of the refused PATCHes was stored')
   const ok = await send('PATCH', dev, user.key, { status: 'maintenance', status_reason: 'firmware update', metadata: { a: { b: { c: 1 } } } })

@@ -53,7 +53,7 @@ export const CommandParams = Type.Object({
 
 export const CommandListQuery = Type.Object({
   state: Type.Optional(StateSchema),
-  before: Type.Optional(Type.Integer({ minimum: 1, description: 'only commands with a smaller id (the next page, newest first)' })),
+  before: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'only commands with a smaller id (the next page, newest first)' })),
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
 })
 

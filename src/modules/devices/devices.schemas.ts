@@ -71,7 +71,7 @@ export const DeviceParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum
 export const DeviceListQuery = Type.Object({
   page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }),
   per_page: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
-  owner_id: Type.Optional(Type.Integer({ minimum: 1, description: 'Application API only: devices of this user' })),
+  owner_id: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'Application API only: devices of this user' })),
 })
 
 // ------------------------------------------------------------------ telemetry

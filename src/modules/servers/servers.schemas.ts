@@ -28,7 +28,7 @@ const Environment = Type.Record(Type.String({ maxLength: 128 }), Type.String({ m
 const ServerFields = {
   name: Type.String({ minLength: 1, maxLength: 191 }),
   description: Type.String({ maxLength: 2000 }),
-  user: Type.Integer({ minimum: 1, description: 'Owner user id' }),
+  user: Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'Owner user id' }),
   command: Type.String({ minLength: 1, maxLength: 1024, description: 'Program to run (no shell): an absolute path or a name found on PATH' }),
   args: Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 256, description: 'Program arguments' }),
   cwd: Type.Union([Type.String({ minLength: 1, maxLength: 1024 }), Type.Null()], { description: 'Working directory (absolute); default DATA_DIR/servers/<uuid>' }),
