@@ -20,14 +20,16 @@ const STORAGE_FULL_MEMORY_MS = 60_000
 
 export const systemRoutes: FastifyPluginAsyncTypebox = async (app) => {
   /**
-   * 'full' when a write recently failed for lack of space (any database), or when the embedded
-   * database's folder has less than MIN_FREE_BYTES left; 'ok' otherwise.
+   * Embedded: 'full' while the data folder has less than MIN_FREE_BYTES left (it says so again
+   * as soon as space is freed). PostgreSQL: 'full' while a write failed for lack of space within
+   * STORAGE_FULL_MEMORY_MS, since its disk cannot be seen from here.
    */
   async function storageCheck(): Promise<'ok' | 'full'> {
-    if (Date.now() - app.storageFullAt < STORAGE_FULL_MEMORY_MS) return 'full'
-    if (!app.config.embedded) return 'ok'
-    const fs = await statfs(app.config.DATA_DIR).catch(() => null)
-    return fs && fs.bavail * fs.bsize < MIN_FREE_BYTES ? 'full' : 'ok'
+    if (app.config.embedded) {
+      const fs = await statfs(app.config.DATA_DIR).catch(() => null)
+      if (fs) return fs.bavail * fs.bsize < MIN_FREE_BYTES ? 'full' : 'ok'
+    }
+    return Date.now() - app.storageFullAt < STORAGE_FULL_MEMORY_MS ? 'full' : 'ok'
   }
 
   app.get('/health', {
