@@ -36,6 +36,7 @@ export interface RuleRow {
   titleTemplate: string
   messageTemplate: string
   cooldownSec: number
+  autoResolve: boolean
   enabled: boolean
   breached: boolean
   lastFiredAt: Date | null
@@ -59,6 +60,7 @@ export interface RuleInput {
   title?: string | undefined
   message?: string | undefined
   cooldown?: number | undefined
+  auto_resolve?: boolean | undefined
   enabled?: boolean | undefined
 }
 
@@ -75,6 +77,7 @@ export function ruleAttributes(r: RuleRow) {
     title: r.titleTemplate,
     message: r.messageTemplate,
     cooldown: r.cooldownSec,
+    auto_resolve: r.autoResolve,
     enabled: r.enabled,
     breached: r.breached,
     last_fired_at: r.lastFiredAt ? r.lastFiredAt.toISOString() : null,
@@ -128,6 +131,7 @@ export function createAlertRulesService(deps: { prisma: Prisma; alerts: AlertsSe
       if (rules.length === 0) return
       const dirty = new Set<CachedRule>()
       const fired: Array<{ rule: CachedRule; sample: MetricSample; prevFiredAt: number | null }> = []
+      const cleared = new Set<CachedRule>()
       for (const reading of readings) {
         for (const rule of rules) {
           const sample = Object.hasOwn(reading, rule.row.metric) ? reading[rule.row.metric] : undefined
@@ -138,10 +142,15 @@ export function createAlertRulesService(deps: { prisma: Prisma; alerts: AlertsSe
           rule.state = r.state
           dirty.add(rule)
           if (r.fire) fired.push({ rule, sample, prevFiredAt })
+          if (!r.state.breached && rule.row.autoResolve) cleared.add(rule)
+          else cleared.delete(rule)
         }
       }
       if (dirty.size === 0) return
       const firing = new Set(fired.map((f) => f.rule))
+      for (const rule of cleared) {
+        await alerts.autoResolve(rule.row.id, device.id, device.ownerId).catch((err: unknown) => log.warn({ err, ruleId: rule.row.id }, 'could not resolve an alert'))
+      }
       await Promise.all(
         [...dirty].filter((rule) => !firing.has(rule)).map((rule) =>
           prisma.alertRule
@@ -231,6 +240,7 @@ export function createAlertRulesService(deps: { prisma: Prisma; alerts: AlertsSe
           titleTemplate: input.title ?? DEFAULT_TITLE,
           messageTemplate: input.message ?? DEFAULT_MESSAGE,
           cooldownSec: input.cooldown ?? 300,
+          autoResolve: input.auto_resolve ?? false,
           enabled: input.enabled ?? true,
         },
       })
@@ -257,6 +267,7 @@ export function createAlertRulesService(deps: { prisma: Prisma; alerts: AlertsSe
           ...(input.title !== undefined ? { titleTemplate: input.title } : {}),
           ...(input.message !== undefined ? { messageTemplate: input.message } : {}),
           ...(input.cooldown !== undefined ? { cooldownSec: input.cooldown } : {}),
+          ...(input.auto_resolve !== undefined ? { autoResolve: input.auto_resolve } : {}),
           ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
           // A new condition starts clear: the old breach was about something else.
           ...(changesCondition ? { breached: false } : {}),

@@ -49,6 +49,30 @@ export const alertCodec: Codec = {
   },
 }
 
+/** An alert's status changed (acknowledged, resolved — by a user or automatically). */
+export const ALERT_STATUS_CODEC = 'channels.alert_status'
+
+export const AlertStatusMessage = Type.Object({
+  type: Type.Literal('alert_status_update'),
+  channel: Type.Literal('alerts'),
+  alert_id: Type.Integer(),
+  device_id: Type.Integer(),
+  status: Type.Union([Type.Literal('acknowledged'), Type.Literal('resolved')]),
+  /** null: resolved automatically (the rule's auto_resolve). */
+  by: Type.Union([Type.Integer(), Type.Null()], { description: 'user id, or null when resolved automatically' }),
+  automatic: Type.Boolean(),
+  timestamp: Type.String({ description: 'ISO 8601' }),
+})
+export type AlertStatusPayload = Omit<Static<typeof AlertStatusMessage>, 'type' | 'channel'> & { severity: string; alert_type: string }
+
+export const alertStatusCodec: Codec = {
+  encode(payload) {
+    const p = payload as AlertStatusPayload
+    return JSON.stringify({ type: 'alert_status_update', channel: 'alerts', alert_id: p.alert_id, device_id: p.device_id, status: p.status, by: p.by, automatic: p.automatic, timestamp: p.timestamp })
+  },
+}
+
 export function registerAlertCodecs(hub: Hub): void {
   hub.registerCodec(ALERT_CODEC, alertCodec)
+  hub.registerCodec(ALERT_STATUS_CODEC, alertStatusCodec)
 }

@@ -20,6 +20,7 @@ export const RuleAttributes = Type.Object({
   title: Type.String(),
   message: Type.String(),
   cooldown: Type.Integer(),
+  auto_resolve: Type.Boolean(),
   enabled: Type.Boolean(),
   breached: Type.Boolean(),
   last_fired_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
@@ -39,6 +40,7 @@ const ruleFields = {
   title: Type.Optional(Type.String({ minLength: 1, maxLength: 191, description: 'template: {{device_name}} {{device_id}} {{metric}} {{value}} {{unit}} {{threshold}} {{operator}} {{severity}} {{alert_type}}' })),
   message: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'template, as title' })),
   cooldown: Type.Optional(Type.Integer({ minimum: 0, maximum: 604_800, description: 'seconds after an alert during which a new breach raises none (default 300)' })),
+  auto_resolve: Type.Optional(Type.Boolean({ description: 'resolve the open alert when the value goes back past the clear threshold (default false: stays open until resolved)' })),
   enabled: Type.Optional(Type.Boolean()),
 }
 

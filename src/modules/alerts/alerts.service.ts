@@ -7,7 +7,7 @@ import type { Prisma } from '../../db/database.js'
 import { Conflict, NotFound } from '../../lib/errors.js'
 import type { Hub } from '../realtime/hub.js'
 import { deviceTopics } from '../devices/devices.topics.js'
-import { ALERT_CODEC, type AlertPayload } from './alerts.messages.js'
+import { ALERT_CODEC, ALERT_STATUS_CODEC, type AlertPayload, type AlertStatusPayload } from './alerts.messages.js'
 
 export const ALERT_STATUSES = ['open', 'acknowledged', 'resolved'] as const
 
@@ -108,6 +108,22 @@ export function createAlertsService(deps: { prisma: Prisma; hub: Hub }) {
       }
       hub.publish({ topics: deviceTopics('alerts', row.deviceId, input.ownerId), codec: ALERT_CODEC, payload, lane: 'reliable' })
       return row
+    },
+
+    /**
+     * Resolves the rule's unresolved alerts (the value went back past its clear threshold) and
+     * publishes each change on the reliable lane, like any status change.
+     */
+    async autoResolve(ruleId: number, deviceId: number, ownerId: number): Promise<number> {
+      const open = await prisma.alert.findMany({ where: { ruleId, deviceId, status: { not: 'resolved' } }, select: { id: true, severity: true, alertType: true } })
+      if (open.length === 0) return 0
+      const now = new Date()
+      await prisma.alert.updateMany({ where: { id: { in: open.map((a) => a.id) }, status: { not: 'resolved' } }, data: { status: 'resolved', resolvedAt: now } })
+      for (const a of open) {
+        const payload: AlertStatusPayload = { alert_id: a.id, device_id: deviceId, status: 'resolved', by: null, automatic: true, timestamp: now.toISOString(), severity: a.severity, alert_type: a.alertType }
+        hub.publish({ topics: deviceTopics('alerts', deviceId, ownerId), codec: ALERT_STATUS_CODEC, payload, lane: 'reliable' })
+      }
+      return open.length
     },
 
     async list(user: { id: number; rootAdmin: boolean }, f: AlertFilters, q: { page: number; per_page: number }) {

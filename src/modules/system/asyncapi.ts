@@ -8,7 +8,7 @@ import { EVENT_TYPE, EVENT_TYPE_TABLE } from '../user-events/user-events.types.j
 import { ERROR_CODES, INBOUND_SCHEMAS } from '../channels/channels.protocol.js'
 import { CLOSE } from '../realtime/close-codes.js'
 import { DeviceStatusUpdateMessage, TelemetryUpdateMessage } from '../devices/devices.messages.js'
-import { AlertMessage } from '../alerts/alerts.messages.js'
+import { AlertMessage, AlertStatusMessage } from '../alerts/alerts.messages.js'
 import { TelemetryHistoryMessage, TelemetrySnapshotMessage } from '../devices/telemetry.stream.js'
 import { SystemStatusMessage } from './system-status.codec.js'
 import { CommandUpdateMessage } from '../commands/commands.topics.js'
@@ -75,6 +75,7 @@ export function buildAsyncApi(publicUrl: string): Json {
     telemetryHistory: { name: 'telemetry_history', summary: 'History of a subscribe with `history` (chunks; the last has complete: true), before live updates', payload: plain(TelemetryHistoryMessage) },
     telemetrySnapshot: { name: 'telemetry_snapshot', summary: 'Latest value of every metric, for a subscribe with `snapshot: true`', payload: plain(TelemetrySnapshotMessage) },
     alert: { name: 'alert', payload: plain(AlertMessage) },
+    alertStatusUpdate: { name: 'alert_status_update', summary: 'An alert was resolved automatically (rule auto_resolve)', payload: plain(AlertStatusMessage) },
     deviceStatusUpdate: { name: 'device_status_update', payload: plain(DeviceStatusUpdateMessage) },
     systemStatusUpdate: { name: 'system_status_update', payload: plain(SystemStatusMessage) },
     commandUpdate: { name: 'command_update', summary: 'A device command changed state (commands channel); each transition once', payload: plain(CommandUpdateMessage) },
@@ -134,7 +135,7 @@ export function buildAsyncApi(publicUrl: string): Json {
       channelsReceive: {
         action: 'send',
         channel: { $ref: '#/channels/channels' },
-        messages: ref('channels', ['authResponse', 'tokenExpiring', 'subscribed', 'unsubscribed', 'error', 'pong', 'telemetryUpdate', 'telemetryHistory', 'telemetrySnapshot', 'alert', 'deviceStatusUpdate', 'systemStatusUpdate', 'commandUpdate']),
+        messages: ref('channels', ['authResponse', 'tokenExpiring', 'subscribed', 'unsubscribed', 'error', 'pong', 'telemetryUpdate', 'telemetryHistory', 'telemetrySnapshot', 'alert', 'alertStatusUpdate', 'deviceStatusUpdate', 'systemStatusUpdate', 'commandUpdate']),
       },
       userEventsSend: { action: 'receive', channel: { $ref: '#/channels/userEvents' }, messages: ref('userEvents', ['echo']) },
       userEventsReceive: {
