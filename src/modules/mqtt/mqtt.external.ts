@@ -38,9 +38,13 @@ export interface ExternalOptions {
   clientId: string
   maxPacketBytes: number
   maxReadings: number
+  /** Every this many ms a device that reported itself online counts as seen (below the offline window). */
+  livenessEveryMs: number
 }
 
 export interface ExternalDeps {
+  /** Devices among these stored as offline, with when that was recorded (maybe by another instance). */
+  offlineSince(ids: number[]): Promise<Array<{ id: number; at: number }>>
   directory: DeviceDirectory
   ingest: IngestService
   status: DeviceStatusService
@@ -53,6 +57,9 @@ export class ExternalBrokerLink {
   private readonly topics: ReturnType<typeof externalTopics>
   private readonly checkTelemetry: ReturnType<typeof telemetryChecker>
   private readonly transports = new Map<number, CommandTransport>()
+  /** Devices that reported `online` to this instance, until they report `offline`. */
+  private readonly online = new Map<number, { device: DeviceInfo; since: number }>()
+  private livenessTimer: NodeJS.Timeout | null = null
 
   constructor(
     private readonly opts: ExternalOptions,
@@ -65,6 +72,11 @@ export class ExternalBrokerLink {
   /** Connects every link and subscribes; resolves once the subscriptions are granted. */
   async start(): Promise<void> {
     for (let i = 0; i < LINKS; i++) this.clients.push(await this.connect(`${this.opts.clientId}-${i}`))
+    // "online" stands until "offline" (the will): silence alone does not take such a device offline.
+    // The broker may hand a device's "offline" to another instance of the group: what it
+    // recorded ends this instance's view of the device (and its command transport) too.
+    this.livenessTimer = setInterval(() => void this.refreshOnline(), this.opts.livenessEveryMs)
+    this.livenessTimer.unref()
   }
 
   private async connect(clientId: string): Promise<MqttClient> {
@@ -103,6 +115,7 @@ export class ExternalBrokerLink {
   }
 
   async close(): Promise<void> {
+    if (this.livenessTimer) clearInterval(this.livenessTimer)
     for (const [deviceId, t] of this.transports) await this.deps.commands.detach(deviceId, t, true)
     this.transports.clear()
     await Promise.all(this.clients.map((c) => c.endAsync()))
@@ -129,8 +142,8 @@ export class ExternalBrokerLink {
       }
       case 'status': {
         const text = message.toString('utf8').trim().toLowerCase()
-        if (text === 'online') return this.online(device)
-        if (text === 'offline') return this.offline(device)
+        if (text === 'online') return this.reportedOnline(device)
+        if (text === 'offline') return this.reportedOffline(device)
         return
       }
       case 'rpc_ack':
@@ -144,7 +157,29 @@ export class ExternalBrokerLink {
     }
   }
 
-  private async online(device: DeviceInfo): Promise<void> {
+  private async refreshOnline(): Promise<void> {
+    try {
+      for (const { id, at } of await this.deps.offlineSince([...this.online.keys()])) {
+        const o = this.online.get(id)
+        if (o && at >= o.since) this.dropOnline(id)
+      }
+    } catch (err) {
+      this.deps.log.warn({ err }, 'could not check the stored status of MQTT devices')
+      return
+    }
+    const now = Date.now()
+    for (const { device } of this.online.values()) this.deps.status.seen(device, now)
+  }
+
+  private dropOnline(deviceId: number): void {
+    this.online.delete(deviceId)
+    const t = this.transports.get(deviceId)
+    this.transports.delete(deviceId)
+    if (t) void this.deps.commands.detach(deviceId, t, true)
+  }
+
+  private async reportedOnline(device: DeviceInfo): Promise<void> {
+    this.online.set(device.id, { device, since: Date.now() })
     this.deps.status.seen(device, Date.now())
     if (this.transports.has(device.id)) return
     const transport: CommandTransport = {
@@ -167,10 +202,13 @@ export class ExternalBrokerLink {
     void this.deps.commands.attach(device.id, transport)
   }
 
-  private async offline(device: DeviceInfo): Promise<void> {
-    const t = this.transports.get(device.id)
-    this.transports.delete(device.id)
-    if (t) void this.deps.commands.detach(device.id, t, true)
-    await this.deps.status.disconnected(device, 'Reported offline')
+  private async reportedOffline(device: DeviceInfo): Promise<void> {
+    this.dropOnline(device.id)
+    // Another instance may have recorded the device online: decide from the stored state.
+    this.deps.directory.invalidate(device.id)
+    const fresh = await this.deps.directory.get(device.id)
+    if (!fresh) return
+    this.deps.status.forget(device.id)
+    await this.deps.status.disconnected(fresh, 'Reported offline')
   }
 }

@@ -21,6 +21,7 @@ export default fp(
     app.decorate('mqtt', state)
     if (!cfg.MQTT_ENABLED) return
     const log = app.log.child({ module: 'mqtt' })
+    const livenessEveryMs = Math.max(100, Math.floor((cfg.DEVICE_OFFLINE_AFTER * 1000) / 3))
     const deps = { directory: app.devices.directory, ingest: app.devices.ingest, status: app.devices.status, commands: app.commands, log }
 
     if (cfg.MQTT_URL) {
@@ -32,8 +33,16 @@ export default fp(
           clientId: `wirehub-${cfg.NODE_NAME}-${app.cluster.instanceId.slice(0, 8)}`,
           maxPacketBytes: cfg.MQTT_MAX_PACKET_BYTES,
           maxReadings: cfg.TELEMETRY_MAX_READINGS,
+          livenessEveryMs,
         },
-        deps,
+        {
+          ...deps,
+          offlineSince: async (ids) => {
+            if (ids.length === 0) return []
+            const rows = await app.db.query<{ id: number; at: Date | null }>(`select id, status_changed_at as at from devices where id = any($1::int[]) and status = 'offline'`, [ids])
+            return rows.map((r) => ({ id: r.id, at: r.at?.getTime() ?? 0 }))
+          },
+        },
       )
       state.mode = 'external'
       // After onReady: the status tracker and the command sweep run before the first message.
@@ -52,7 +61,7 @@ export default fp(
         maxPacketBytes: cfg.MQTT_MAX_PACKET_BYTES,
         messagesPerSecond: cfg.MQTT_MESSAGES_PER_SECOND,
         maxReadings: cfg.TELEMETRY_MAX_READINGS,
-        livenessEveryMs: Math.max(100, Math.floor((cfg.DEVICE_OFFLINE_AFTER * 1000) / 3)),
+        livenessEveryMs,
       },
       deps,
     )
