@@ -1,14 +1,18 @@
 /**
  * End to end in a real headless Chromium against a real wirehub with the demo game server:
  * log in, see the server list, open the console, start the server, watch its output reach
- * "Done", send a command and see the answer, see live stats, stop it. Screenshots go to
+ * "Done", send a command and see the answer, search the output, turn timestamps on, download
+ * the log, see live stats, stop it. Screenshots go to
  * test-artifacts/ (login, servers, console running, console stopped).
  */
+import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { build } from '../helper.js'
 import { login, openBrowser, terminalCount, waitForChartPoints, waitForTerminal, waitForValue } from './browser.js'
 
 const STATE = '.badge[data-testid=server-state]'
+// Page-side global for the functions that run in the browser (the root tsconfig has no DOM lib).
+declare const document: { querySelector(selector: string): any }
 
 t.test('console: start the demo server, run a command, stop it', async (t) => {
   const { url } = await build(t, { listen: true, env: { DEMO_SERVER: 'true' } })
@@ -59,6 +63,25 @@ t.test('console: start the demo server, run a command, stop it', async (t) => {
   await page.press('[data-testid=command-input]', 'ArrowDown')
   await page.press('[data-testid=command-input]', 'ArrowDown')
   t.equal(await page.inputValue('[data-testid=command-input]'), '', 'back to an empty draft')
+
+  // Search (xterm's search addon), timestamps, and the log download.
+  await page.fill('[data-testid=console-search]', 'hello from chromium')
+  await page.waitForFunction(() => /^\d+ \/ [1-9]\d*$/.test(document.querySelector('[data-testid=search-count]')?.textContent ?? ''))
+  await page.fill('[data-testid=console-search]', 'no such text anywhere')
+  await page.waitForSelector('[data-testid=search-count]:text("none")')
+  await page.fill('[data-testid=console-search]', '')
+  t.notOk(await terminalCount(page, 'Available commands') === 0, 'output still there')
+  const stamped = (await page.evaluate(() => document.querySelector('#terminal')?.wirehubText?.() ?? '')) as string
+  t.notMatch(stamped, /^\d\d:\d\d:\d\d \[wirehub\]/m, 'no timestamps by default')
+  await page.check('[data-testid=console-timestamps]')
+  await page.waitForFunction(() => /^\d\d:\d\d:\d\d \[wirehub\] Server marked as running/m.test(document.querySelector('#terminal')?.wirehubText?.() ?? ''))
+  t.equal(await terminalCount(page, '[Server] hello from chromium'), 1, 'timestamps redraw the same lines, once each')
+  await page.uncheck('[data-testid=console-timestamps]')
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=console-download]')])
+  t.match(download.suggestedFilename(), /-console\.log$/)
+  const saved = await download.path().then((p) => (p ? readFileSync(p, 'utf8') : ''))
+  t.match(saved, /\[Server\] hello from chromium/, 'the downloaded log has the output')
+  t.notMatch(saved, /\x1b\[/, 'without colour codes')
 
   // Live stats: the tiles fill in and the charts get points.
   await waitForValue(page, 'stat-memory')
