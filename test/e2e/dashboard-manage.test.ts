@@ -16,7 +16,7 @@
 import t from 'tap'
 import { DEMO_SERVER_SCRIPT } from '../../src/modules/servers/servers.plugin.js'
 import { build } from '../helper.js'
-import { login, openBrowser, waitForTerminal } from './browser.js'
+import { login, openBrowser, waitForTerminal, waitForValue } from './browser.js'
 
 const SUB_EMAIL = 'friend@example.test'
 const SUB_PASSWORD = 'friend password one'
@@ -40,6 +40,7 @@ t.test('servers, users, keys, subusers, passwords and device keys from the dashb
   await a.fill('[data-testid=server-form] textarea[name=environment]', 'GREETING=hello')
   await a.fill('[data-testid=server-form] input[name=done_pattern]', '\\]: Done \\(')
   await a.fill('[data-testid=server-form] input[name=memory]', '512')
+  await a.fill('[data-testid=server-form] input[name=disk]', '1024')
   await admin.shot('manage-01-new-server')
   await a.click('[data-testid=server-form] button[type=submit]')
   await a.waitForSelector('.conn.ok')
@@ -49,6 +50,7 @@ t.test('servers, users, keys, subusers, passwords and device keys from the dashb
   await a.click('[data-action=start]:not([disabled])')
   await waitForTerminal(a, 'For help, type "help"')
   await a.waitForSelector(`${STATE}[data-state=running]`)
+  await waitForValue(a, 'stat-memory')
   t.match(await a.textContent('[data-testid=stat-memory]'), /\d/, 'live stats of the new server')
 
   // --- a user with a client key, shown once

@@ -14,7 +14,7 @@ export interface AppServer {
   description: string
   suspended: boolean
   user: number
-  limits: { memory: number }
+  limits: { memory: number; cpu?: number; disk?: number }
   container: { command: string; args: string[]; cwd: string; environment: Record<string, string>; stop: { type: 'command' | 'signal'; value: string }; done_pattern: string | null }
 }
 
@@ -59,7 +59,7 @@ function body(v: FormValues, creating: boolean): Record<string, unknown> {
     environment: environment(v.environment),
     stop: { type: v.stop_type === 'signal' ? 'signal' : 'command', value: String(v.stop_value).trim() || (v.stop_type === 'signal' ? 'SIGTERM' : 'stop') },
     done_pattern: String(v.done_pattern).trim() || null,
-    limits: { memory: Number(v.memory || 0) },
+    limits: { memory: Number(v.memory || 0), cpu: Number(v.cpu || 0), disk: Number(v.disk || 0) },
   }
   if (creating) b.suspended = v.suspended === true
   return b
@@ -80,7 +80,9 @@ export async function serverDialog(server: AppServer | null, done: (s: AppServer
     { name: 'stop_type', label: 'Stop with', type: 'select', value: c?.stop.type ?? 'command', options: [{ value: 'command', label: 'a console command' }, { value: 'signal', label: 'a signal' }], row: 'stop' },
     { name: 'stop_value', label: 'Stop command or signal', value: c?.stop.value ?? 'stop', row: 'stop' },
     { name: 'done_pattern', label: '“Running” pattern', value: c?.done_pattern, hint: 'A regular expression; the server is “starting” until a console line matches.', row: 'run' },
-    { name: 'memory', label: 'Memory limit (MiB)', type: 'number', min: 0, value: server?.limits.memory ?? 0, hint: '0: no limit.', row: 'run' },
+    { name: 'memory', label: 'Memory (MiB)', type: 'number', min: 0, value: server?.limits.memory ?? 0, hint: '0: no limit.', row: 'limits' },
+    { name: 'cpu', label: 'CPU (% of one core)', type: 'number', min: 0, value: server?.limits.cpu ?? 0, hint: '100: one core; 0: no limit.', row: 'limits' },
+    { name: 'disk', label: 'Disk (MiB)', type: 'number', min: 0, value: server?.limits.disk ?? 0, hint: '0: no limit.', row: 'limits' },
   ]
   if (!server) fields.push({ name: 'suspended', label: 'Create suspended', type: 'checkbox', value: false, hint: 'It cannot start until unsuspended.' })
   formDialog({
