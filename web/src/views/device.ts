@@ -1,6 +1,6 @@
 /**
  * One device: status, a chart per metric sharing one time range (history from REST for the
- * chosen window, then `telemetry_update`s on the channels socket), commands to the device,
+ * chosen window, then live, in one telemetry stream on the channels socket), commands to the device,
  * management (rename, telemetry retention, rotate the key, delete), the alert rules editor,
  * and this device's alerts with their actions.
  *
@@ -8,8 +8,7 @@
  * next to a lost connection); when it is back, the device and the window's history are fetched
  * again. A device that cannot be loaded is retried until it can.
  */
-import type { TelemetryUpdate } from '../../../packages/client/src/types.js'
-import { api, errorMessage, isStatus, list, type Alert, type AlertRule, type Device, type Item, type Operator, type Reading, type Severity } from '../lib/api.js'
+import { api, errorMessage, isStatus, list, type Alert, type AlertRule, type Device, type Item, type Operator, type Severity } from '../lib/api.js'
 import { badge, button, detailHeader, emptyState, h, icon, modal, replace, spinner, toast } from '../lib/dom.js'
 import { ago, num } from '../lib/format.js'
 import { COLORS, LiveChart, TimeRange } from '../ui/chart.js'
@@ -114,22 +113,24 @@ export function deviceView(ctx: ViewContext, [idText = '']: string[]): View {
         c.value.textContent = `${num(v)}${u ? ' ' + u : ''}`
       }
     }
-    const loadHistory = async () => {
-      const [from] = range.window()
-      const readings = await list<Reading>(`/api/client/devices/${device.id}/telemetry?limit=5000&from=${encodeURIComponent(new Date(from).toISOString())}`)
-      if (disposed) return
-      readings.sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp))
-      for (const r of readings) plot(r.metric, r.value, r.timestamp, r.unit)
-    }
-    const refill = () =>
-      loadHistory().catch((err: unknown) => {
-        if (!disposed) toast(errorMessage(err), 'error', 'Could not load telemetry history')
+    // History then live in one subscription (the SDK's telemetry stream): each reading once,
+    // no gap at the seam, resumed from the last offset after a reconnect.
+    let stopStream = () => {}
+    const startStream = () => {
+      stopStream()
+      stopStream = ctx.session.channels.streamTelemetry(device.id, { since: new Date(range.window()[0]) }, {
+        onReading: (r) => {
+          for (const [metric, m] of Object.entries(r.telemetry)) plot(metric, m.value, m.timestamp, m.unit)
+          if (!r.history) seen.textContent = 'last seen just now'
+        },
       })
+    }
+    offs.push(() => stopStream())
     offs.push(
       range.on((why) => {
         if (why !== 'preset') return
         for (const c of charts.values()) c.chart.clear()
-        void refill()
+        startStream()
       }),
     )
 
@@ -234,14 +235,6 @@ export function deviceView(ctx: ViewContext, [idText = '']: string[]): View {
 
     /* live */
     const ch = ctx.session.channels
-    offs.push(ch.subscribe('telemetry', { device_id: device.id, frequency: 'real-time' }))
-    offs.push(
-      ch.onTelemetry((u: TelemetryUpdate) => {
-        if (u.device_id !== device.id) return
-        for (const [metric, r] of Object.entries(u.telemetry)) plot(metric, r.value, r.timestamp, r.unit)
-        seen.textContent = 'last seen just now'
-      }),
-    )
     offs.push(
       ch.onDeviceStatus((u) => {
         if (u.device_id === device.id) setStatus(u.new_status, u.reason)
@@ -256,7 +249,7 @@ export function deviceView(ctx: ViewContext, [idText = '']: string[]): View {
       }),
     )
     // The status shown is only as fresh as the socket: unknown while it is down, fetched again
-    // (with what the charts missed) once it is back.
+    // once it is back (the telemetry stream catches up by itself).
     let wasDown = false
     offs.push(
       ch.on('state', (st) => {
@@ -275,13 +268,11 @@ export function deviceView(ctx: ViewContext, [idText = '']: string[]): View {
           },
           () => {},
         )
-        void refill()
         void loadAlerts()
       }),
     )
 
-    // History after subscribing, so nothing falls between the two.
-    void refill()
+    startStream()
     void loadRules()
     void loadAlerts()
   }
