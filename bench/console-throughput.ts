@@ -1,6 +1,8 @@
 /**
- * Console benchmark (not a test): lines/s from a real process to N console sockets, and server
- * memory per authenticated console socket.
+ * Console benchmark (not a test): lines/s from a real process to N console sockets through the
+ * durable log (game → holder → log file → follower → hub), against the in-memory path in the
+ * same run (the same lines published straight into the hub, as wirehub did when it read the
+ * game's stdout itself), and server memory per authenticated console socket.
  *
  *   node --expose-gc --import tsx bench/console-throughput.ts [sockets=100] [lines=20000] [memSockets=1000]
  *
@@ -9,6 +11,7 @@
  * (CONSOLE_THROTTLE_LINES=1e6/s) so the pipeline itself is measured: process stdout → splitter →
  * ring buffer → hub (one encode per line) → N sockets.
  */
+import { CONSOLE_CODEC, consoleLine, serverTopic } from '../src/modules/servers/console.codec.js'
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { build, bearer } from '../test/helper.js'
@@ -47,7 +50,7 @@ const t = { teardown: (fn: () => unknown) => teardowns.push(fn) }
 async function main() {
   const { app, url, adminKey } = await build(t, {
     listen: true,
-    env: { CONSOLE_THROTTLE_LINES: '1000000', CONSOLE_THROTTLE_PERIOD_MS: '1000', CONSOLE_MAX_SOCKETS: String(Math.max(SOCKETS, MEM_SOCKETS) + 10), STATS_INTERVAL_MS: '1000', RATE_LIMIT_MAX: '1000000', WS_BACKLOG_HARD: String(64 * 1024 * 1024) },
+    env: { CONSOLE_THROTTLE_LINES: '1000000', CONSOLE_THROTTLE_PERIOD_MS: '1000', CONSOLE_MAX_SOCKETS: String(Math.max(SOCKETS, MEM_SOCKETS) + 10), STATS_INTERVAL_MS: '1000', RATE_LIMIT_MAX: '1000000', WS_MAX_PENDING_PER_IP: '100000', WS_BACKLOG_HARD: String(64 * 1024 * 1024) },
   })
   const admin = await app.prisma.user.findFirstOrThrow({ where: { rootAdmin: true } })
   const { key } = await app.apiKeys.create(admin, KEY_TYPE_CLIENT, { description: 'bench' })
@@ -79,9 +82,26 @@ async function main() {
   await app.inject({ method: 'POST', url: `/api/client/servers/${uuid}/command`, headers: bearer(key), payload: { command: `flood ${LINES}` } })
   await finished
   const secs = Number(process.hrtime.bigint() - started) / 1e9
-  console.log(`throughput: ${LINES} lines to ${SOCKETS} sockets in ${secs.toFixed(2)} s = ${Math.round(LINES / secs)} lines/s (${Math.round((LINES * SOCKETS) / secs)} frames/s delivered), encodes=${app.hub.encodes}`)
+  console.log(`durable log path: ${LINES} lines to ${SOCKETS} sockets in ${secs.toFixed(2)} s = ${Math.round(LINES / secs)} lines/s (${Math.round((LINES * SOCKETS) / secs)} frames/s delivered), encodes=${app.hub.encodes}`)
   c.child.stdin!.end()
   await new Promise((r) => c.child.once('exit', r))
+
+  // 1b. the in-memory path: the same lines into the hub, in stdout-sized chunks, no file between.
+  const b = clients(SOCKETS, LINES)
+  await b.wait('ready')
+  const memStarted = process.hrtime.bigint()
+  const memFinished = b.wait('done')
+  for (let i = 0; i < LINES; i += 64) {
+    for (let k = i; k < Math.min(LINES, i + 64); k++) {
+      app.hub.publish({ topics: [serverTopic(uuid)], codec: CONSOLE_CODEC, payload: consoleLine(`[00:00:00] [Flood/INFO]: flood line ${k}`, 1_000_000 + k), lane: 'reliable' })
+    }
+    await new Promise((r) => setImmediate(r))
+  }
+  await memFinished
+  const memSecs = Number(process.hrtime.bigint() - memStarted) / 1e9
+  console.log(`in-memory path: ${LINES} lines to ${SOCKETS} sockets in ${memSecs.toFixed(2)} s = ${Math.round(LINES / memSecs)} lines/s; durable/in-memory = ${(memSecs / secs).toFixed(2)}×`)
+  b.child.stdin!.end()
+  await new Promise((r) => b.child.once('exit', r))
 
   // 2. memory per authenticated console socket (server side: this process only)
   const gc = (globalThis as { gc?: () => void }).gc
