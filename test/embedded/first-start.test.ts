@@ -4,25 +4,11 @@
  * listens; one log line for the migration run; /health and /ready are not logged at info.
  * (Start-up failures: startup-errors.test.ts.)
  */
-import t, { type Test } from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import t from 'tap'
 import { join } from 'node:path'
-import { started, startServer, type ServerProcess } from './process-support.js'
+import { launch, started, workspace } from './process-support.js'
 
 const BANNER = 'wirehub: administrator created (shown once)'
-
-function workspace(t: Test, name: string): string {
-  const root = mkdtempSync(join(tmpdir(), `wirehub-${name}-`))
-  t.teardown(() => rmSync(root, { recursive: true, force: true }))
-  return root
-}
-
-function launch(t: Test, env: Record<string, string>, cwd: string): ServerProcess {
-  const p = startServer({ LOG_LEVEL: 'info', DEMO_SERVER: 'false', ...env }, cwd)
-  t.teardown(() => void p.child.kill('SIGKILL'))
-  return p
-}
 
 t.test('first start prints plain credentials once listening, one migration line, no probe logs', async (t) => {
   const root = workspace(t, 'first-start')

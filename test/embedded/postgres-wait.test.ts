@@ -3,36 +3,14 @@
  * DATABASE_URL; a server that is not up is waited for DATABASE_WAIT seconds (logged), then one
  * line; and a start succeeds when PostgreSQL comes up during the wait.
  */
-import t, { type Test } from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
+import t from 'tap'
 import { createServer, connect } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freshDatabase } from '../helper.js'
 import { freePort } from '../wait.js'
-import { started, startServer, type ServerProcess } from './process-support.js'
+import { launch, oneLine, started, workspace } from './process-support.js'
 
 const SECRET = 'startup-errors-secret-startup-errors-0123'
-
-function workspace(t: Test, name: string): string {
-  const root = mkdtempSync(join(tmpdir(), `wirehub-${name}-`))
-  t.teardown(() => rmSync(root, { recursive: true, force: true }))
-  return root
-}
-
-function launch(t: Test, env: Record<string, string>, cwd: string): ServerProcess {
-  const p = startServer({ LOG_LEVEL: 'info', DEMO_SERVER: 'false', ...env }, cwd)
-  t.teardown(() => void p.child.kill('SIGKILL'))
-  return p
-}
-
-/** stderr is exactly one line, without a stack trace. */
-function oneLine(t: Test, stderr: string, pattern: RegExp) {
-  const lines = stderr.trim().split('\n')
-  t.equal(lines.length, 1, `one line on stderr: ${stderr.trim()}`)
-  t.match(lines[0], pattern)
-  t.notMatch(stderr, /\n\s+at |\[object Object\]/, 'no stack and no [object Object]')
-}
 
 t.test('PostgreSQL: refusals are one line; a server not up yet is waited for, within DATABASE_WAIT', async (t) => {
   const root = workspace(t, 'pg-wait')

@@ -3,6 +3,10 @@
  * tests that need a real start-up, a real port, signals and exit codes.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Test } from 'tap'
 import { fileURLToPath } from 'node:url'
 
 export const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
@@ -90,4 +94,26 @@ export function startServer(env: Record<string, string>, cwd: string): ServerPro
 export async function started(p: ServerProcess, ms = 90_000): Promise<{ url: string; ms: number }> {
   const line = await p.waitForLog((l) => l.msg === 'wirehub started', ms)
   return { url: String(line.url), ms: Number(line.ms) }
+}
+
+/** A temporary folder for one test, removed at its end. */
+export function workspace(t: Test, name: string): string {
+  const root = mkdtempSync(join(tmpdir(), `wirehub-${name}-`))
+  t.teardown(() => rmSync(root, { recursive: true, force: true }))
+  return root
+}
+
+/** Starts the server at info level without the demo server; killed at the end of the test. */
+export function launch(t: Test, env: Record<string, string>, cwd: string): ServerProcess {
+  const p = startServer({ LOG_LEVEL: 'info', DEMO_SERVER: 'false', ...env }, cwd)
+  t.teardown(() => void p.child.kill('SIGKILL'))
+  return p
+}
+
+/** stderr is exactly one line, without a stack trace. */
+export function oneLine(t: Test, stderr: string, pattern: RegExp) {
+  const lines = stderr.trim().split('\n')
+  t.equal(lines.length, 1, `one line on stderr: ${stderr.trim()}`)
+  t.match(lines[0], pattern)
+  t.notMatch(stderr, /\n\s+at |\[object Object\]/, 'no stack and no [object Object]')
 }

@@ -5,37 +5,16 @@
  * shows the credentials); a data folder under a file, under a read-only parent, or on a full disk.
  * PostgreSQL refusals and the wait for it: postgres-wait.test.ts.
  */
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { freshDatabase } from '../helper.js'
-import { startServer, type ServerProcess } from './process-support.js'
+import { launch, oneLine, workspace } from './process-support.js'
 
 const SECRET = 'startup-errors-secret-startup-errors-0123'
-
-function workspace(t: Test, name: string): string {
-  const root = mkdtempSync(join(tmpdir(), `wirehub-${name}-`))
-  t.teardown(() => rmSync(root, { recursive: true, force: true }))
-  return root
-}
-
-function launch(t: Test, env: Record<string, string>, cwd: string): ServerProcess {
-  const p = startServer({ LOG_LEVEL: 'info', DEMO_SERVER: 'false', ...env }, cwd)
-  t.teardown(() => void p.child.kill('SIGKILL'))
-  return p
-}
-
-/** stderr is exactly one line, without a stack trace. */
-function oneLine(t: Test, stderr: string, pattern: RegExp) {
-  const lines = stderr.trim().split('\n')
-  t.equal(lines.length, 1, `one line on stderr: ${stderr.trim()}`)
-  t.match(lines[0], pattern)
-  t.notMatch(stderr, /\n\s+at |\[object Object\]/, 'no stack and no [object Object]')
-}
 
 t.test('a taken port: one line naming PORT, and the administrator is not created', async (t) => {
   const root = workspace(t, 'port-taken')
