@@ -111,7 +111,7 @@ t.test('SDK streamTelemetry: history then live, each reading once, across a reco
   await until(6)
   // The server drops every channel socket (as a restart would); readings arrive meanwhile.
   const reconnected = new Promise<void>((resolve) => ch.on('open', () => resolve()))
-  ta.app.hub.forEachConnection((c) => c.close(CLOSE.GOING_AWAY))
+  ta.app.hub.forEachConnection((c) => c.close(CLOSE.RESTART))
   await ingest(ta, dev.id, dev.deviceKey, { v: 7 })
   await ingest(ta, dev.id, dev.deviceKey, { v: 8 })
   await reconnected
