@@ -16,7 +16,11 @@ t.test('/health and /ready', async (t) => {
 
   const ready = await app.inject({ url: '/ready' })
   t.equal(ready.statusCode, 200)
-  t.same(ready.json(), { status: 'ok', checks: { database: 'ok', storage: 'ok' } })
+  // The game-server module adds its sandbox and limits report (machine-dependent values).
+  const { sandbox, limits } = ready.json().checks
+  t.type(sandbox, 'string', '/ready reports the game-server sandbox')
+  t.type(limits, 'string', '/ready reports the game-server limits')
+  t.same(ready.json(), { status: 'ok', checks: { database: 'ok', storage: 'ok', sandbox, limits } })
 
   // Take the database away: terminate the app's connections and drop it.
   const url = new URL(config.DATABASE_URL!)
@@ -30,7 +34,7 @@ t.test('/health and /ready', async (t) => {
   for (let i = 0; i < 2; i++) {
     const down = await app.inject({ url: '/ready' })
     t.equal(down.statusCode, 503, `attempt ${i + 1}: 503 when the database is gone`)
-    t.same(down.json(), { status: 'unavailable', checks: { database: 'unavailable', storage: 'ok' } }, 'nothing internal in the body')
+    t.same(down.json(), { status: 'unavailable', checks: { database: 'unavailable', storage: 'ok', sandbox, limits } }, 'nothing internal in the body')
     t.notMatch(down.body, new RegExp(`${name}|terminat|does not exist|ECONN|postgres`, 'i'))
   }
   const stillAlive = await app.inject({ url: '/health' })
