@@ -89,6 +89,9 @@ function wirehubEnv(databaseUrl: string, dataDir: string, adminKey: string): Nod
     WS_MAX_CONNECTIONS: '1000000',
     WS_MAX_CONNECTIONS_PER_USER: '1000000',
     WS_CONNECTIONS_PER_MINUTE: '1000000',
+    // The load generator opens many handshakes at once from a few source addresses.
+    WS_MAX_PENDING: '1000000',
+    WS_MAX_PENDING_PER_IP: '1000000',
     RATE_LIMIT_MAX: '10000000',
     LOG_LEVEL: 'warn',
     LOG_PRETTY: 'false',
