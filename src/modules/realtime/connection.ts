@@ -44,6 +44,9 @@ export interface OutboundOptions extends BacklogLimits {
 const TURN_MAX_BYTES = 64 * 1024
 const TURN_MAX_FRAMES = 512
 
+/** How soon a collapsed backlog below the socket's high-water mark is looked at again. */
+const DRAIN_RECHECK_MS = 10
+
 export interface ConnectionCounters {
   messagesIn: number
   messagesOut: number
@@ -209,12 +212,18 @@ export class Connection<M = unknown> implements TurnFlushable {
       this.collapsedSinceNotice++
     }
     this.pending.set(key, frame)
-    if (!this.waitingForDrain && this.socket) {
-      this.waitingForDrain = true
-      this.socket.once('drain', () => this.flushPending())
-      // The socket may already be below its high-water mark (no 'drain' will come).
-      if (!this.socket.writableNeedDrain) setImmediate(() => this.flushPending())
-    }
+    if (!this.waitingForDrain && this.socket) this.waitForRoom()
+  }
+
+  /**
+   * Flushes the collapsed samples once the backlog is back under the soft limit. 'drain' only
+   * comes after the socket passed its own high-water mark (64 KiB since Node 22), so a backlog
+   * between a smaller soft limit and that mark is looked at again on a short timer instead.
+   */
+  private waitForRoom(): void {
+    this.waitingForDrain = true
+    if (this.socket!.writableNeedDrain) this.socket!.once('drain', () => this.flushPending())
+    else setTimeout(() => this.flushPending(), DRAIN_RECHECK_MS)
   }
 
   private flushPending(): void {
@@ -222,8 +231,7 @@ export class Connection<M = unknown> implements TurnFlushable {
     const pending = this.pending
     if (!pending || this.closed) return
     if (this.bufferedAmount > this.limits.softLimitBytes) {
-      this.waitingForDrain = true
-      this.socket!.once('drain', () => this.flushPending())
+      this.waitForRoom()
       return
     }
     this.pending = null
