@@ -117,7 +117,7 @@ export default fp(
     }
 
     // Callback style with a synchronous path for cached keys: this runs on every request, and
-    // the credential endpoint's cost is mostly such per-request overhead (bench/, issue 3).
+    // the credential endpoint's cost is mostly such per-request overhead (see the credential benchmark in bench/).
     app.addHook('onRequest', (request, _reply, done) => {
       const header = request.headers.authorization
       if (header !== undefined) {

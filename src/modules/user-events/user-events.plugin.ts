@@ -1,5 +1,5 @@
 /**
- * The user events socket (seed 001): trusted back-end services follow what happens to
+ * The user events socket: trusted back-end services follow what happens to
  * users (logins, logouts, accounts created, changed and removed, API keys created and revoked)
  * as JSON events with a numeric `eventType` (table in user-events.types.ts and the README).
  *

@@ -1,6 +1,6 @@
 /**
  * Schemas of the messages a client may send on the user events socket. Only the echo event is
- * meant to be sent (seed 001, `IEchoEvent`); everything else is answered with an ERROR event.
+ * meant to be sent (the original client's `IEchoEvent`); everything else is answered with an ERROR event.
  */
 import Type, { type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
