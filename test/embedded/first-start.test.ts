@@ -1,7 +1,8 @@
 /**
  * The first start as an operator sees it, through a real process with stdout piped (no
  * terminal): the credentials block is plain text with the URL to open, printed once the server
- * listens; one log line for the migration run; /health and /ready are not logged at info.
+ * listens; one log line for the migration run; /health, /ready and /metrics (probes and scrapes)
+ * are not logged at info.
  * (Start-up failures: startup-errors.test.ts.)
  */
 import t from 'tap'
@@ -10,7 +11,7 @@ import { launch, started, workspace } from './process-support.js'
 
 const BANNER = 'wirehub: administrator created (shown once)'
 
-t.test('first start prints plain credentials once listening, one migration line, no probe logs', async (t) => {
+t.test('first start prints plain credentials once listening, one migration line, no probe or scrape logs', async (t) => {
   const root = workspace(t, 'first-start')
   const p = launch(t, { DATA_DIR: join(root, 'data'), PORT: '0' }, root)
   const { url } = await started(p)
@@ -32,9 +33,9 @@ t.test('first start prints plain credentials once listening, one migration line,
   const login = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) })
   t.equal(login.status, 200, 'the printed password signs in')
   const before = p.logs.length
-  for (const path of ['/health', '/ready']) t.equal((await fetch(`${url}${path}`)).status, 200, path)
+  for (const path of ['/health', '/ready', '/metrics']) t.equal((await fetch(`${url}${path}`)).status, 200, path)
   await fetch(`${url}/api/client/account`) // a logged request after the probes, to know the log caught up
   await p.waitForLog((l) => String((l.req as { url?: string } | undefined)?.url) === '/api/client/account')
-  const probes = p.logs.slice(before).filter((l) => /\/(health|ready)/.test(String((l.req as { url?: string } | undefined)?.url)))
-  t.same(probes, [], '/health and /ready are not logged at info')
+  const probes = p.logs.slice(before).filter((l) => /\/(health|ready|metrics)/.test(String((l.req as { url?: string } | undefined)?.url)))
+  t.same(probes, [], '/health, /ready and /metrics are not logged at info')
 })

@@ -13,6 +13,13 @@ import type { Hub } from './hub.js'
 import { Session, type Family } from './session.js'
 import type { SessionIndex } from './session-index.js'
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Set on websocket routes: an upgrade request to any other route is answered 404. */
+    websocketRoute?: boolean
+  }
+}
+
 export interface RouteOptions {
   /** The Origin policy: ALLOWED_ORIGINS (app.originPolicy) unless the family has its own; null: none. */
   origin?: OriginPolicy | null
@@ -42,6 +49,22 @@ export function originGuard(policy: OriginPolicy) {
   }
 }
 
+/**
+ * @fastify/websocket upgrades a request to any GET route and, when that route has no websocket
+ * handler (the dashboard's wildcard catches `/ws/nope`), closes the new socket at once without a
+ * code (1005): the client cannot tell a wrong address from a dropped connection and retries.
+ * Such a request is answered with the JSON 404 instead, before any websocket exists.
+ */
+function refuseUpgradesWithoutSocket(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    if (route.websocket) route.config = { ...route.config, websocketRoute: true }
+  })
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.headers.upgrade || request.routeOptions.config.websocketRoute) return
+    return reply.callNotFound()
+  })
+}
+
 export function createSockets(app: FastifyInstance, deps: { hub: Hub; index: SessionIndex }): Sockets {
   const log = app.log.child({ module: 'sockets' })
   const { hub, index } = deps
@@ -64,6 +87,8 @@ export function createSockets(app: FastifyInstance, deps: { hub: Hub; index: Ses
     }
     throw new TooManyRequests(refusal.message)
   }
+
+  refuseUpgradesWithoutSocket(app)
 
   return {
     index,

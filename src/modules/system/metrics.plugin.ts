@@ -209,6 +209,8 @@ export default fp(
 
     app.get('/metrics', {
       schema: { summary: 'Prometheus metrics (text exposition format)', tags: ['operations'], hide: false, response: { 200: { type: 'string' } } },
+      // Scraped every few seconds like the probes: request lines stay below info (errors still log).
+      logLevel: 'warn',
       config: { rateLimit: false },
       ...(app.config.METRICS_REQUIRE_KEY ? { onRequest: app.requireApplication } : {}),
       handler: async (_request, reply) => {
