@@ -7,12 +7,17 @@
  * closes the socket with SLOW_CONSUMER instead, so a client that stops reading costs at most
  * `hardLimitBytes` of memory, whatever the publish rate.
  *
- * Writes are coalesced per event-loop turn: the first frame of a turn corks the TCP socket and
- * the end of the turn uncorks it (`write-coalescing.ts` says when that is), so N frames for one socket cost one
- * `writev(2)` instead of N `write(2)`s. The backlog the lanes see excludes what this turn has
- * corked on a socket that was empty when corked: without coalescing those bytes would have gone
- * straight to the kernel, so the limits behave as before. A bounded amount is held that way (see
- * TURN_MAX_BYTES); past it the turn's frames are written out early and corking resumes.
+ * Writes are coalesced per event-loop turn: a socket's pre-built frames of one turn are held and
+ * written at the end of the turn (`write-coalescing.ts` says when that is), so N frames for one
+ * socket cost one `writev(2)` instead of N `write(2)`s. A socket that got a single frame writes
+ * it with a plain `write`, as without coalescing: holding the frame's buffer costs a field, where
+ * corking the stream would queue and re-dispatch every frame through Node's write buffer. Frames
+ * that go through ws itself (permessage-deflate, or while ws has its own frames queued) cork the
+ * TCP socket for the turn instead, after the held frames, so the order is kept. The backlog the
+ * lanes see excludes what this turn holds or has corked on a socket that was empty at its first
+ * frame: without coalescing those bytes would have gone straight to the kernel, so the limits
+ * behave as before. A bounded amount is held that way (see TURN_MAX_BYTES); past it the turn's
+ * frames are written out early and holding resumes.
  */
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
@@ -84,11 +89,19 @@ export class Connection<M = unknown> implements TurnFlushable {
   private collapsedSinceNotice = 0
   private waitingForDrain = false
   private readonly coalesce: WriteCoalescing
-  /** The socket is corked until the end of this turn. */
+  /** The socket is corked until the end of this turn (frames that went through ws). */
   private corked = false
   /** It was empty when corked: what it holds now is this turn's frames, not a backlog. */
   private corkedEmpty = false
+  /** This turn's first pre-built frame, held for the end of the turn, and any that followed it. */
+  private held: Buffer | null = null
+  private heldMore: Buffer[] | null = null
+  private heldBytes = 0
+  /** The socket was empty when the first frame was held: the held bytes are not a backlog. */
+  private heldOnEmpty = false
   private turnFrames = 0
+  /** Registered for the end-of-turn flush. */
+  private flushQueued = false
   private readonly turnMaxBytes: number
 
   constructor(
@@ -108,9 +121,9 @@ export class Connection<M = unknown> implements TurnFlushable {
     releaseUpgradeContext(ws, this.socket)
   }
 
-  /** Bytes waiting to be taken by the kernel (this turn's corked frames on an empty socket excluded). */
+  /** Bytes waiting to be taken by the kernel (this turn's frames on an empty socket excluded). */
   get bufferedAmount(): number {
-    const buffered = this.ws.bufferedAmount
+    const buffered = this.ws.bufferedAmount + (this.heldOnEmpty ? 0 : this.heldBytes)
     return this.corkedEmpty ? buffered - this.socket!.writableLength : buffered
   }
 
@@ -138,6 +151,8 @@ export class Connection<M = unknown> implements TurnFlushable {
 
   close(code: CloseCode, detail?: string): void {
     if (this.closed) return
+    // The close frame must follow the frames this turn holds.
+    this.writeHeld()
     this.closed = true
     this.closeCode = code.code
     try {
@@ -158,33 +173,83 @@ export class Connection<M = unknown> implements TurnFlushable {
     this.dispose()
   }
 
-  /** Uncorks the socket (end of turn, or early when the turn's frames reach the bounds). */
+  /** Writes what the turn holds and uncorks the socket (end of turn, or early at the bounds). */
   flushTurn(): void {
+    this.flushQueued = false
+    this.writeHeld()
+    this.turnFrames = 0
     if (!this.corked) return
     this.corked = false
     this.corkedEmpty = false
-    this.turnFrames = 0
     this.socket!.uncork()
   }
 
   private write(frame: PreparedFrame): void {
-    if (this.coalesce !== 'off') this.corkForTurn()
     const sender = (this.ws as unknown as WsInternals)._sender
     // The raw path is only safe when ws has nothing of its own queued (it queues only while
     // compressing or reading a Blob); otherwise frames could interleave.
-    if (this.raw && sender && sender._state === 0 && sender._queue.length === 0) this.socket!.write(frame.bytes)
-    else this.ws.send(frame.text)
+    const raw = this.raw && sender !== undefined && sender._state === 0 && sender._queue.length === 0
+    if (this.coalesce === 'off') {
+      if (raw) this.socket!.write(frame.bytes)
+      else this.ws.send(frame.text)
+    } else if (raw) {
+      this.hold(frame.bytes)
+    } else {
+      // Through ws: the held frames go first, then ws's frames join the corked socket.
+      this.writeHeld()
+      this.corkForTurn()
+      this.ws.send(frame.text)
+    }
     this.counters.messagesOut++
     this.counters.bytesOut += frame.bytes.length
-    if (this.corkedEmpty && (++this.turnFrames >= TURN_MAX_FRAMES || this.socket!.writableLength >= this.turnMaxBytes)) {
-      // Hand what the turn has so far to the kernel; the rest of the turn corks again and the
+    if (this.coalesce === 'off') return
+    const turnBytes = this.heldBytes + (this.corkedEmpty ? this.socket!.writableLength : 0)
+    if ((this.heldOnEmpty || this.corkedEmpty) && (++this.turnFrames >= TURN_MAX_FRAMES || turnBytes >= this.turnMaxBytes)) {
+      // Hand what the turn has so far to the kernel; the rest of the turn is held again and the
       // backlog check sees whatever the kernel did not take.
       const socket = this.socket!
-      socket.uncork()
-      socket.cork()
-      this.corkedEmpty = socket.writableLength === 0
+      this.writeHeld()
+      if (this.corked) {
+        socket.uncork()
+        socket.cork()
+        this.corkedEmpty = socket.writableLength === 0
+      }
       this.turnFrames = 0
     }
+  }
+
+  private hold(bytes: Buffer): void {
+    if (this.held === null) {
+      this.held = bytes
+      this.heldOnEmpty = this.corked ? this.corkedEmpty : this.socket!.writableLength === 0
+      this.queueFlush()
+    } else if (this.heldMore === null) {
+      this.heldMore = [bytes]
+    } else {
+      this.heldMore.push(bytes)
+    }
+    this.heldBytes += bytes.length
+  }
+
+  /** Writes the held frames: one `write`, or one `writev` when the turn held several. */
+  private writeHeld(): void {
+    const first = this.held
+    if (first === null) return
+    const more = this.heldMore
+    this.held = null
+    this.heldMore = null
+    this.heldBytes = 0
+    this.heldOnEmpty = false
+    const socket = this.socket!
+    if (socket.destroyed) return
+    if (more === null) {
+      socket.write(first)
+      return
+    }
+    socket.cork()
+    socket.write(first)
+    for (let i = 0; i < more.length; i++) socket.write(more[i]!)
+    socket.uncork()
   }
 
   private corkForTurn(): void {
@@ -194,6 +259,12 @@ export class Connection<M = unknown> implements TurnFlushable {
     socket.cork()
     this.corked = true
     this.corkedEmpty = socket.writableLength === 0
+    this.queueFlush()
+  }
+
+  private queueFlush(): void {
+    if (this.flushQueued) return
+    this.flushQueued = true
     flushAtEndOfTurn(this, this.coalesce as Exclude<WriteCoalescing, 'off'>)
   }
 
