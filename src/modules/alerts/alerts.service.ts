@@ -81,6 +81,17 @@ export function createAlertsService(deps: { prisma: Prisma; hub: Hub }) {
     return row
   }
 
+  /**
+   * A status change made by a user, on the reliable lane like the automatic ones, to the same
+   * topics as the alert itself (its device's owner may not be the user who changed it).
+   */
+  async function publishStatus(a: AlertRow, status: 'acknowledged' | 'resolved', by: number, at: Date): Promise<void> {
+    const device = await prisma.device.findUnique({ where: { id: a.deviceId }, select: { ownerId: true } })
+    if (!device) return
+    const payload: AlertStatusPayload = { alert_id: a.id, device_id: a.deviceId, status, by, automatic: false, timestamp: at.toISOString(), severity: a.severity, alert_type: a.alertType }
+    hub.publish({ topics: deviceTopics('alerts', a.deviceId, device.ownerId), codec: ALERT_STATUS_CODEC, payload, lane: 'reliable' })
+  }
+
   return {
     /** Stores the alert, then publishes it once on the reliable lane. */
     async raise(input: RaiseInput): Promise<AlertRow> {
@@ -145,19 +156,27 @@ export function createAlertsService(deps: { prisma: Prisma; hub: Hub }) {
 
     get: find,
 
+    /**
+     * Acknowledges an open alert and publishes the change. The update is conditional on the
+     * status it read, so of two concurrent calls only the one that changed the row publishes.
+     */
     async acknowledge(id: number, user: { id: number; rootAdmin: boolean }) {
       const row = await find(id, user)
       if (row.status === 'resolved') throw new Conflict('This alert is already resolved.')
       if (row.status === 'acknowledged') return row
-      return prisma.alert.update({ where: { id }, data: { status: 'acknowledged', acknowledgedById: user.id, acknowledgedAt: new Date() } })
+      const now = new Date()
+      const changed = await prisma.alert.updateMany({ where: { id, status: 'open' }, data: { status: 'acknowledged', acknowledgedById: user.id, acknowledgedAt: now } })
+      if (changed.count === 1) await publishStatus(row, 'acknowledged', user.id, now)
+      return find(id, user)
     },
 
+    /** Resolves an alert (acknowledging it too if nobody had) and publishes the change. */
     async resolve(id: number, user: { id: number; rootAdmin: boolean }) {
       const row = await find(id, user)
       if (row.status === 'resolved') return row
       const now = new Date()
-      return prisma.alert.update({
-        where: { id },
+      const changed = await prisma.alert.updateMany({
+        where: { id, status: row.status },
         data: {
           status: 'resolved',
           resolvedById: user.id,
@@ -165,6 +184,8 @@ export function createAlertsService(deps: { prisma: Prisma; hub: Hub }) {
           ...(row.acknowledgedAt ? {} : { acknowledgedById: user.id, acknowledgedAt: now }),
         },
       })
+      if (changed.count === 1) await publishStatus(row, 'resolved', user.id, now)
+      return find(id, user)
     },
   }
 }

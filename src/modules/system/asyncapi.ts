@@ -75,7 +75,7 @@ export function buildAsyncApi(publicUrl: string): Json {
     telemetryHistory: { name: 'telemetry_history', summary: 'History of a subscribe with `history` (chunks; the last has complete: true), before live updates', payload: plain(TelemetryHistoryMessage) },
     telemetrySnapshot: { name: 'telemetry_snapshot', summary: 'Latest value of every metric, for a subscribe with `snapshot: true`', payload: plain(TelemetrySnapshotMessage) },
     alert: { name: 'alert', payload: plain(AlertMessage) },
-    alertStatusUpdate: { name: 'alert_status_update', summary: 'An alert was resolved automatically (rule auto_resolve)', payload: plain(AlertStatusMessage) },
+    alertStatusUpdate: { name: 'alert_status_update', summary: 'An alert was acknowledged or resolved, by a user (`by`) or automatically (rule auto_resolve, `automatic: true`)', payload: plain(AlertStatusMessage) },
     deviceStatusUpdate: { name: 'device_status_update', payload: plain(DeviceStatusUpdateMessage) },
     systemStatusUpdate: { name: 'system_status_update', payload: plain(SystemStatusMessage) },
     commandUpdate: { name: 'command_update', summary: 'A device command changed state (commands channel); each transition once', payload: plain(CommandUpdateMessage) },
