@@ -9,6 +9,7 @@ import { AlertMessage, alertCodec } from '../../src/modules/alerts/alerts.messag
 import { SystemStatusMessage, systemStatusCodec } from '../../src/modules/system/system-status.codec.js'
 import { buildAsyncApi } from '../../src/modules/system/asyncapi.js'
 import type { Codec } from '../../src/modules/realtime/hub.js'
+import { CommandUpdateMessage, commandsCodec } from '../../src/modules/commands/commands.topics.js'
 
 function frameOf(codec: Codec, payload: unknown, variant = ''): unknown {
   const text = codec.encode(payload, variant)
@@ -36,6 +37,8 @@ t.test('each codec sends what its message schema says', async (tt) => {
     'alert',
   )
   conforms(tt, SystemStatusMessage, frameOf(systemStatusCodec, { metrics: { cpu_usage: 1, memory_usage: 2, disk_usage: 3, active_connections: 4 }, timestamp: ts }), 'system_status_update')
+  const command = { id: 4, device_id: 1, method: 'reboot', params: {}, state: 'SENT', result: null, error: null, timeout: 60, transport: 'mqtt', created_by: 1, created_at: ts, sent_at: ts, delivered_at: null, completed_at: null, expires_at: ts }
+  conforms(tt, CommandUpdateMessage, frameOf(commandsCodec, command), 'command_update')
 })
 
 t.test('the AsyncAPI document carries the publishers\' schemas', async (tt) => {
@@ -47,4 +50,5 @@ t.test('the AsyncAPI document carries the publishers\' schemas', async (tt) => {
   tt.same(find('alert'), plain(AlertMessage))
   tt.same(find('device_status_update'), plain(DeviceStatusUpdateMessage))
   tt.same(find('system_status_update'), plain(SystemStatusMessage))
+  tt.same(find('command_update'), plain(CommandUpdateMessage))
 })

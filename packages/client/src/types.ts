@@ -3,7 +3,38 @@
  * console (Pterodactyl/Wings, `{event, args}`), channels (`{type, ...}` as the IoT seed), and
  * user events (`{eventType, ...}` numeric types). Only what the SDK reads or sends is typed;
  * unknown fields pass through untouched.
+ *
+ * The message shapes come from the server's schemas through wire.generated.ts (generated, checked
+ * by a test): console, commands and user events are those types; the channel messages below are
+ * the SDK's own reading of them, and the checks at the end of this file make sure every frame the
+ * server's schemas allow is still one of them.
  */
+import type {
+  WireAlert,
+  WireDeviceStatusUpdate,
+  WireSystemStatusUpdate,
+  WireTelemetryHistory,
+  WireTelemetrySnapshot,
+  WireTelemetryUpdate,
+} from './wire.generated.js'
+
+export type {
+  CommandState,
+  CommandUpdate,
+  ConsoleOutboundFrame,
+  ConsoleOutputFrame,
+  ConsoleStats,
+  ConsoleStatsFrame,
+  ConsoleStatusFrame,
+  DeviceCommand,
+  PowerAction,
+  ServerState,
+  UserEchoEvent,
+  UserErrorEvent,
+  UserLifecycleEvent,
+} from './wire.generated.js'
+export { USER_EVENT } from './wire.generated.js'
+import type { UserEchoEvent, UserErrorEvent, UserLifecycleEvent } from './wire.generated.js'
 
 /* ----------------------------------------------------------------- WebSocket */
 
@@ -28,21 +59,10 @@ export const WS_OPEN = 1
 
 /* ------------------------------------------------------------------- console */
 
-export type PowerAction = 'start' | 'stop' | 'restart' | 'kill'
-export type ServerState = 'offline' | 'starting' | 'running' | 'stopping'
-
-/** The parsed args[0] of a `stats` event (Wings' format). */
-export interface ConsoleStats {
-  memory_bytes: number
-  memory_limit_bytes: number
-  cpu_absolute: number
-  network: { rx_bytes: number; tx_bytes: number }
-  uptime?: number
-  state: ServerState
-  disk_bytes: number
-}
-
-/** Every console frame: `{event, args?}`; args are strings (stats carries a JSON string). */
+/**
+ * Any console frame as received: `{event, args?}` (ConsoleOutboundFrame lists the ones wirehub
+ * sends; stats carries a JSON string).
+ */
 export interface ConsoleFrame {
   event: string
   args?: Array<string | null>
@@ -69,7 +89,8 @@ export interface ChannelFilters {
 
 export interface MetricReading {
   value: number
-  unit?: string
+  /** null for a unitless metric. */
+  unit?: string | null
   timestamp: string
 }
 
@@ -132,7 +153,7 @@ export interface DeviceStatusUpdate {
   old_status: DeviceStatus
   new_status: DeviceStatus
   timestamp: string
-  reason?: string
+  reason?: string | null
   metadata?: { last_seen?: string; [k: string]: unknown }
 }
 
@@ -141,39 +162,6 @@ export interface SystemStatusUpdate {
   channel: 'system'
   metrics: { cpu_usage?: number; memory_usage?: number; disk_usage?: number; active_connections?: number; [k: string]: number | undefined }
   timestamp: string
-}
-
-/* ------------------------------------------------------------------ commands */
-
-/** QUEUED → SENT → DELIVERED → SUCCEEDED | FAILED; EXPIRED or CANCELLED from any open state. */
-export type CommandState = 'QUEUED' | 'SENT' | 'DELIVERED' | 'SUCCEEDED' | 'FAILED' | 'EXPIRED' | 'CANCELLED'
-
-/** A device command as the server reports it (REST and the `commands` channel). */
-export interface DeviceCommand {
-  id: number
-  device_id: number
-  method: string
-  params: unknown
-  state: CommandState
-  result: unknown
-  error: string | null
-  timeout: number
-  transport: 'mqtt' | 'http' | null
-  created_by: number | null
-  created_at: string
-  sent_at: string | null
-  delivered_at: string | null
-  completed_at: string | null
-  expires_at: string
-}
-
-/** One state change of a command on the `commands` channel. */
-export interface CommandUpdate {
-  type: 'command_update'
-  channel: 'commands'
-  device_id: number
-  state: CommandState
-  command: DeviceCommand
 }
 
 /** `{type:'error'}` from the channels socket (a refused subscribe, a limit, an expired token…). */
@@ -192,37 +180,6 @@ export interface SubscribedAck {
 
 /* --------------------------------------------------------------- user events */
 
-/** Numeric event types of the user events socket (wirehub's table; 1–4 and 10 as the seed). */
-export const USER_EVENT = {
-  LOGIN: 1,
-  LOGOUT: 2,
-  ACTIVATED: 3,
-  REMOVED: 4,
-  ECHO: 10,
-  UPDATED: 11,
-  API_KEY_CREATED: 12,
-  API_KEY_REVOKED: 13,
-  ERROR: 99,
-} as const
-
-export interface UserLifecycleEvent {
-  eventType: number
-  user: { uuid: string; email: string }
-  timestamp: string
-  key?: { identifier: string; type: 'client' | 'application' }
-}
-
-export interface UserEchoEvent {
-  eventType: typeof USER_EVENT.ECHO
-  message: string
-}
-
-export interface UserErrorEvent {
-  eventType: typeof USER_EVENT.ERROR
-  error: string
-  message: string
-}
-
 /** Payload type per numeric event type (anything else: a generic object with `eventType`). */
 export interface UserEventMap {
   1: UserLifecycleEvent
@@ -237,3 +194,17 @@ export interface UserEventMap {
 }
 
 export type UserEventOf<N extends number> = N extends keyof UserEventMap ? UserEventMap[N] : { eventType: N; [k: string]: unknown }
+
+/* ------------------------------------------------- checks against the server's schemas */
+
+/** Compiles only when every `W` (what the server's schema allows) is also an `S` (the SDK's type). */
+type Reads<W extends S, S> = [W, S]
+// Not exported: tsc fails here when a server schema changes in a way these types do not read.
+type WireChecks = [
+  Reads<WireTelemetryUpdate, TelemetryUpdate>,
+  Reads<WireTelemetryHistory, TelemetryHistoryFrame>,
+  Reads<WireTelemetrySnapshot, TelemetrySnapshot>,
+  Reads<WireAlert, AlertMessage>,
+  Reads<WireDeviceStatusUpdate, DeviceStatusUpdate>,
+  Reads<WireSystemStatusUpdate, SystemStatusUpdate>,
+]

@@ -13,7 +13,7 @@ import Type from 'typebox'
 export const COMMAND_STATES = ['QUEUED', 'SENT', 'DELIVERED', 'SUCCEEDED', 'FAILED', 'EXPIRED', 'CANCELLED'] as const
 export type CommandState = (typeof COMMAND_STATES)[number]
 export const OPEN_STATES: readonly CommandState[] = ['QUEUED', 'SENT', 'DELIVERED']
-const StateSchema = Type.Unsafe<CommandState>({ type: 'string', enum: [...COMMAND_STATES] })
+export const CommandStateSchema = Type.Unsafe<CommandState>({ type: 'string', enum: [...COMMAND_STATES] })
 
 /** Largest `params` (and device result) as JSON text, in bytes. */
 export const MAX_PARAMS_BYTES = 65_536
@@ -24,7 +24,7 @@ export const CommandAttributes = Type.Object({
   device_id: Type.Integer(),
   method: Type.String(),
   params: Type.Unknown(),
-  state: StateSchema,
+  state: CommandStateSchema,
   result: Type.Unknown({ description: "the device's answer (SUCCEEDED), else null" }),
   error: Type.Union([Type.String(), Type.Null()], { description: 'why it FAILED (from the device) or EXPIRED' }),
   timeout: Type.Integer({ description: 'seconds from creation to expiry' }),
@@ -52,7 +52,7 @@ export const CommandParams = Type.Object({
 })
 
 export const CommandListQuery = Type.Object({
-  state: Type.Optional(StateSchema),
+  state: Type.Optional(CommandStateSchema),
   before: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'only commands with a smaller id (the next page, newest first)' })),
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
 })

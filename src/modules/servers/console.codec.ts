@@ -1,40 +1,19 @@
 /**
- * The Wings console protocol on the wire: `{"event": string, "args"?: string[]}` text frames.
- * Publications on a server topic carry the finished message, so the hub encodes each one once
- * and writes the same bytes to every console socket of that server. Events without arguments
+ * The Wings console protocol on the wire: `{"event": string, "args"?: string[]}` text frames,
+ * built as the types of console.messages.ts (the schemas). Publications on a server topic carry
+ * the finished message, so the hub encodes each one once and writes the same bytes to every
+ * console socket of that server. Events without arguments
  * omit `args` as Wings does (`{"event":"auth success"}`); `stats` carries its figures as a JSON
  * STRING in args[0].
  */
 import type { Codec } from '../realtime/hub.js'
 import type { ServerState, StatsSnapshot } from './supervisor.js'
+import { OUT, type ConsoleOutputMessage, type StatsMessage, type StatusMessage } from './console.messages.js'
 
 /** Name of the codec registered on the hub. */
 export const CONSOLE_CODEC = 'wings-console'
 
-/** Outbound event names (Wings `router/websocket/message.go` and `server/events.go`). */
-export const OUT = {
-  AUTH_SUCCESS: 'auth success',
-  STATUS: 'status',
-  CONSOLE_OUTPUT: 'console output',
-  STATS: 'stats',
-  TOKEN_EXPIRING: 'token expiring',
-  TOKEN_EXPIRED: 'token expired',
-  JWT_ERROR: 'jwt error',
-  DAEMON_ERROR: 'daemon error',
-  DAEMON_MESSAGE: 'daemon message',
-  THROTTLED: 'throttled',
-} as const
-
-/** Inbound event names. */
-export const IN = {
-  AUTH: 'auth',
-  SEND_STATS: 'send stats',
-  SEND_LOGS: 'send logs',
-  /** wirehub: replay the logged lines after a line number (args[0]), then stream on. */
-  SEND_LOGS_SINCE: 'send logs since',
-  SET_STATE: 'set state',
-  SEND_COMMAND: 'send command',
-} as const
+export { IN, OUT } from './console.messages.js'
 
 export interface WingsMessage {
   event: string
@@ -56,10 +35,10 @@ export function encode(event: string, args?: string[]): string {
   return JSON.stringify(args === undefined ? { event } : { event, args })
 }
 
-export const consoleLine = (line: string, seq?: number): WingsMessage =>
+export const consoleLine = (line: string, seq?: number): ConsoleOutputMessage =>
   seq === undefined ? { event: OUT.CONSOLE_OUTPUT, args: [line] } : { event: OUT.CONSOLE_OUTPUT, args: [line], seq }
-export const statusMessage = (state: ServerState): WingsMessage => ({ event: OUT.STATUS, args: [state] })
-export const statsMessage = (s: StatsSnapshot): WingsMessage => ({ event: OUT.STATS, args: [JSON.stringify(s)] })
+export const statusMessage = (state: ServerState): StatusMessage => ({ event: OUT.STATUS, args: [state] })
+export const statsMessage = (s: StatsSnapshot): StatsMessage => ({ event: OUT.STATS, args: [JSON.stringify(s)] })
 
 /** Wings' GetErrorMessage: every error sent to a client carries a random reference. */
 export function errorText(message: string, ref: string): string {

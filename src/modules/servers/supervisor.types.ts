@@ -2,6 +2,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { CgroupSupport } from './cgroups.js'
 import type { SandboxStatus } from './sandbox.js'
+import type { ConsoleStats } from './console.messages.js'
 
 export type ServerState = 'offline' | 'starting' | 'running' | 'stopping'
 export type PowerAction = 'start' | 'stop' | 'restart' | 'kill'
@@ -23,17 +24,8 @@ export interface ServerSpec {
   diskLimitMb: number
 }
 
-/** Wings' stats payload (`stats` event args[0], JSON-encoded). */
-export interface StatsSnapshot {
-  memory_bytes: number
-  memory_limit_bytes: number
-  cpu_absolute: number
-  /** rx: bytes written to the process's stdin (console input); tx: bytes it wrote to stdout/stderr. */
-  network: { rx_bytes: number; tx_bytes: number }
-  uptime: number
-  state: ServerState
-  disk_bytes: number
-}
+/** Wings' stats payload (`stats` event args[0], JSON-encoded); its schema is ConsoleStats. */
+export type StatsSnapshot = ConsoleStats
 
 export interface InstanceSink {
   state(uuid: string, state: ServerState): void

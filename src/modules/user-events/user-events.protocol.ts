@@ -10,13 +10,12 @@ import {
   type EchoEvent,
   type ErrorCode,
   type ErrorEvent,
-  type EventTypeNumber,
   type KeyTypeName,
   type UserLifecycleEvent,
 } from './user-events.types.js'
 
 export function lifecycleEvent(
-  eventType: EventTypeNumber,
+  eventType: UserLifecycleEvent['eventType'],
   user: { uuid: string; email: string },
   at: Date,
   key?: { identifier: string; keyType: number },

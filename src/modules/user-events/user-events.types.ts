@@ -72,25 +72,8 @@ export type ErrorCode = (typeof ERROR_CODE)[keyof typeof ERROR_CODE]
 /** `key.type` of the API key events. */
 export type KeyTypeName = 'client' | 'application'
 
-/** A server → client lifecycle event, as sent. */
-export interface UserLifecycleEvent {
-  eventType: EventTypeNumber
-  user: { uuid: string; email: string }
-  /** ISO-8601 time at which it happened. */
-  timestamp: string
-  key?: { identifier: string; type: KeyTypeName }
-}
-
-export interface EchoEvent {
-  eventType: typeof EVENT_TYPE.ECHO
-  message: string
-}
-
-export interface ErrorEvent {
-  eventType: typeof EVENT_TYPE.ERROR
-  error: ErrorCode
-  message: string
-}
+// The event shapes themselves are schemas: user-events.schemas.ts.
+export type { EchoEvent, ErrorEvent, UserLifecycleEvent } from './user-events.schemas.js'
 
 /** Protocol limits (documented in the README). */
 export const LIMITS = {
