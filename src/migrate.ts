@@ -52,7 +52,7 @@ async function main(): Promise<number> {
   } else {
     const dataDir = resolve(setting('DATA_DIR') ?? './data')
     mkdirSync(dataDir, { recursive: true })
-    const release = lockDataDir(dataDir)
+    const lock = await lockDataDir(dataDir)
     try {
       const dbDir = join(dataDir, 'pglite')
       console.log(`migrating embedded PGlite at ${dbDir}`)
@@ -63,7 +63,7 @@ async function main(): Promise<number> {
         await db.close()
       }
     } finally {
-      release()
+      await lock.release()
     }
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1)

@@ -1,11 +1,13 @@
 /**
- * Loads configuration once at start-up: JSON config file (CONFIG_FILE or --config), then `.env`,
- * then the process environment, later sources overriding earlier ones. Validation collects every
+ * Loads configuration once at start-up: JSON config file (CONFIG_FILE or --config; comments and
+ * trailing commas allowed), then `.env`, then the process environment, later sources overriding
+ * earlier ones. Validation collects every
  * bad variable so an operator fixes them in one pass instead of one restart per mistake.
  */
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
+import stripJsonComments from 'strip-json-comments'
 import { Value } from 'typebox/value'
 import { patternProblems } from '../lib/origin-policy.js'
 import { parseAllowList } from '../lib/ip-allow-list.js'
@@ -21,36 +23,17 @@ export class ConfigError extends Error {
 type RawSource = Record<string, unknown>
 
 /**
- * Drops commas that directly precede `]` or `}` (outside strings): hand-written config files,
- * the seed's example included, often carry one, and refusing the file over it helps nobody.
+ * The config file is JSON with comments (line and block) and trailing commas allowed: hand-written
+ * config files, the seed's example included, often carry them, and refusing the file over it
+ * helps nobody. Comments become spaces, so JSON.parse's error positions stay right.
  */
-export function stripTrailingCommas(text: string): string {
-  let out = ''
-  let inString = false
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!
-    if (inString) {
-      if (ch === '\\') {
-        out += ch + (text[i + 1] ?? '')
-        i++
-        continue
-      }
-      if (ch === '"') inString = false
-    } else if (ch === '"') {
-      inString = true
-    } else if (ch === ',') {
-      let j = i + 1
-      while (j < text.length && /\s/.test(text[j]!)) j++
-      if (text[j] === ']' || text[j] === '}') continue
-    }
-    out += ch
-  }
-  return out
+export function parseConfigText(text: string): unknown {
+  return JSON.parse(stripJsonComments(text, { trailingCommas: true }))
 }
 
 function readJsonFile(path: string, problems: string[]): RawSource {
   try {
-    const parsed: unknown = JSON.parse(stripTrailingCommas(readFileSync(path, 'utf8')))
+    const parsed = parseConfigText(readFileSync(path, 'utf8'))
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       problems.push(`CONFIG_FILE: ${path} must contain a JSON object`)
       return {}

@@ -43,7 +43,7 @@ export interface DatabaseOptions {
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
-  return opts.databaseUrl ? openPostgres(opts) : openPglite(opts.dataDir)
+  return opts.databaseUrl ? openPostgres(opts) : openPglite(opts.dataDir, opts.log)
 }
 
 async function openPostgres(opts: DatabaseOptions): Promise<Database> {
@@ -90,14 +90,17 @@ async function openPostgres(opts: DatabaseOptions): Promise<Database> {
   }
 }
 
-async function openPglite(dataDir: string): Promise<Database> {
+async function openPglite(dataDir: string, log?: WaitLogger): Promise<Database> {
   mkdirSync(dataDir, { recursive: true })
-  const release = lockDataDir(dataDir)
+  const lock = await lockDataDir(dataDir, (err) => {
+    // Not fatal by itself (nobody may want the folder), but another process could now open it.
+    log?.warn({ err: { message: err.message } }, 'the data folder lock was lost: it could not be refreshed; another wirehub could now open the folder')
+  })
   let client: PGlite
   try {
     client = await PGlite.create(join(dataDir, 'pglite'))
   } catch (err) {
-    release()
+    await lock.release()
     // A full disk or a read-only folder: PGlite throws a bare {name:'ErrnoError', errno} object.
     throw dataDirFailure(dataDir, err) ?? (err instanceof Error ? err : new StartupError(`the embedded database in ${dataDir} could not be opened: ${JSON.stringify(err)}`, 74))
   }
@@ -114,7 +117,7 @@ async function openPglite(dataDir: string): Promise<Database> {
     async close() {
       await prisma.$disconnect()
       await client.close()
-      release()
+      await lock.release()
     },
   }
 }

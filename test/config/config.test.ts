@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { ConfigError, configFileFromArgv, loadConfig, stripTrailingCommas } from '../../src/config/config.js'
+import { ConfigError, configFileFromArgv, loadConfig, parseConfigText } from '../../src/config/config.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'wirehub-config-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -123,7 +123,17 @@ t.test('bad shapes are reported, not ignored', async (t) => {
   t.match(problemsOf(() => load({ CONFIG_FILE: file('{ "PORT": ') })).join('\n'), /^CONFIG_FILE: cannot read/m)
 })
 
-t.test('trailing commas are tolerated outside strings only', async (t) => {
-  t.same(JSON.parse(stripTrailingCommas('{"a": [1, 2, ], "b": ",]", }')), { a: [1, 2], b: ',]' })
-  t.same(JSON.parse(stripTrailingCommas('{"a": "x\\",}", }')), { a: 'x",}' })
+t.test('trailing commas and comments are tolerated outside strings only', async (t) => {
+  t.same(parseConfigText('{"a": [1, 2, ], "b": ",]", }'), { a: [1, 2], b: ',]' })
+  t.same(parseConfigText('{"a": "x\\",}", }'), { a: 'x",}' })
+  t.same(parseConfigText('{\n  // the port\n  "PORT": 8080, /* and a URL */ "PUBLIC_URL": "http://h/*x*/",\n}'), { PORT: 8080, PUBLIC_URL: 'http://h/*x*/' })
+  t.throws(() => parseConfigText('{"PORT": 1 /* unterminated'), SyntaxError, 'malformed text still fails')
+})
+
+t.test('a config file with comments loads', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wirehub-jsonc-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const path = join(dir, 'config.json')
+  writeFileSync(path, '// wirehub\n{\n  "websocket": { "port": 8123, }, // the user events port\n}\n')
+  t.equal(loadConfig({ env: { CONFIG_FILE: path }, dotenv: false }).USER_EVENTS_PORT, 8123)
 })

@@ -1,15 +1,10 @@
 /** Number, size, duration and time formatting for the dashboard. */
+import prettyBytes from 'pretty-bytes'
 
+/** 1536 → "1.5 KiB" (binary units, 3 significant digits). */
 export function bytes(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '—'
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let i = 0
-  let v = n
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024
-    i++
-  }
-  return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`
+  return prettyBytes(n, { binary: true })
 }
 
 export function percent(n: number | null | undefined, digits = 1): string {
@@ -35,16 +30,19 @@ export function duration(ms: number | null | undefined): string {
   return `${s}s`
 }
 
-/** "12 s ago", "5 min ago", or a date for older times. */
+// In the browser's language, like the dates below: "12 seconds ago", "5 minutes ago".
+const RELATIVE = new Intl.RelativeTimeFormat(undefined, { numeric: 'always', style: 'long' })
+
+/** "just now", "12 seconds ago", "5 minutes ago", "3 hours ago", or a date for older times. */
 export function ago(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return 'never'
   const t = Date.parse(iso)
   if (!Number.isFinite(t)) return '—'
   const s = Math.max(0, Math.round((now - t) / 1000))
   if (s < 5) return 'just now'
-  if (s < 60) return `${s} s ago`
-  if (s < 3600) return `${Math.floor(s / 60)} min ago`
-  if (s < 86400) return `${Math.floor(s / 3600)} h ago`
+  if (s < 60) return RELATIVE.format(-s, 'second')
+  if (s < 3600) return RELATIVE.format(-Math.floor(s / 60), 'minute')
+  if (s < 86400) return RELATIVE.format(-Math.floor(s / 3600), 'hour')
   return new Date(t).toLocaleDateString()
 }
 
