@@ -82,7 +82,7 @@ async function main() {
       }
     }
   })
-  const sandboxed = first.app.serversIsolation.sandbox.kind === 'bwrap'
+  const sandboxed = first.app.serversIsolation.current.sandbox.kind === 'bwrap'
   const startedAt = performance.now()
   for (const uuid of uuids) await first.app.inject({ method: 'POST', url: `/api/client/servers/${uuid}/power`, headers: bearer(clientKey), payload: { signal: 'start' } })
   const state = (app: typeof first.app, uuid: string) =>

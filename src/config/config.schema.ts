@@ -101,6 +101,7 @@ export const ConfigSchema = Type.Object({
     description: "Sandbox game servers with bubblewrap: auto (when bwrap works), bwrap (required: a server does not start without it) or off",
   }),
   SERVERS_USER: Type.String({ default: '65534:65534', pattern: '^\\d{1,10}:\\d{1,10}$', description: 'uid:gid game servers run as when wirehub runs as root' }),
+  SERVERS_LAUNCHER: Type.Optional(Type.String({ pattern: '^/', description: 'Unix socket of the launcher (node dist/launcher.js) that starts game servers, so they live outside wirehub\'s process tree or container. Unset: wirehub starts them itself' })),
   SERVERS_CGROUP: Type.Optional(Type.String({ minLength: 1, description: 'cgroup v2 folder wirehub may create server groups in (delegated to it). Default: its own cgroup (v1: per controller)' })),
   DEMO_SERVER: Type.Optional(Type.Boolean({ description: 'Create the demo game server on first start. Default: in embedded mode' })),
   // --- IoT channels

@@ -26,11 +26,13 @@ export interface ServerProcess {
 
 /**
  * Starts the server with only the given variables (plus PATH/HOME): no DATABASE_URL or ADMIN_*
- * leak in from the test runner's environment. cwd is a folder without a `.env`.
+ * leak in from the test runner's environment. cwd is a folder without a `.env`. `detached` gives
+ * it a process group of its own (to kill it with everything it started, as a container stop).
  */
-export function startServer(env: Record<string, string>, cwd: string): ServerProcess {
+export function startServer(env: Record<string, string>, cwd: string, opts: { detached?: boolean } = {}): ServerProcess {
   const child = spawn(process.execPath, ['--import', TSX, SERVER], {
     cwd,
+    detached: opts.detached ?? false,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_PRETTY: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

@@ -2,8 +2,11 @@
  * The deployment files stay correct on a machine without a Docker engine: docker-compose.yml
  * passes dclint (current compose spec plus its best-practice rules), the Dockerfile passes
  * dockerfile-utils' validator and keeps its structural promises (multi-stage, Prisma client
- * generated at build time, non-root, health check, exec-form CMD so node receives SIGTERM), and
- * .env.example documents every configuration variable with its real default.
+ * generated at build time, non-root, health check, exec-form CMD so node receives SIGTERM), the
+ * game servers run in a launcher container that a wirehub upgrade leaves alone (its own image
+ * target with only the launcher's files, wirehub in its pid namespace, the sandbox's security
+ * options on the launcher), and .env.example documents every configuration variable with its
+ * real default.
  */
 import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
@@ -11,7 +14,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { DockerfileParser, type Copy, type Instruction, type JSONInstruction } from 'dockerfile-ast'
 import { validate } from 'dockerfile-utils'
 import { parse as parseYaml } from 'yaml'
@@ -60,7 +63,7 @@ t.test('docker-compose.yml wires wirehub to postgres and shuts down gracefully',
   t.notOk('version' in compose, 'no obsolete version key')
   const app = compose.services.wirehub
   if (!app) return t.fail('no wirehub service')
-  t.same(Object.keys(compose.services).sort(), ['postgres', 'redis', 'wirehub'])
+  t.same(Object.keys(compose.services).sort(), ['launcher', 'postgres', 'redis', 'wirehub'])
   t.same(compose.services.redis?.profiles, ['scale'], 'redis only with --profile scale')
 
   const env = app.environment ?? {}
@@ -254,4 +257,94 @@ t.test('deploy/compose.scale.yml: every instance reads the root .env and has the
   const readme = read('README.md')
   t.match(readme, /docker compose --env-file \.env -f deploy\/compose\.scale\.yml up/, 'the README command points interpolation at the root .env')
   t.match(read('deploy/compose.scale.yml'), /docker compose --env-file \.env -f deploy\/compose\.scale\.yml up/, 'and so does the file header')
+})
+
+type LaunchedService = {
+  build?: string | { context: string; target?: string }
+  environment?: Record<string, unknown>
+  volumes?: string[]
+  pid?: string
+  init?: boolean
+  cap_drop?: string[]
+  security_opt?: string[]
+  networks?: string[] | Record<string, unknown>
+  depends_on?: Record<string, { condition: string }>
+  healthcheck?: { test: string[] }
+}
+const SANDBOX_OPTS = ['seccomp=unconfined', 'apparmor=unconfined', 'systempaths=unconfined']
+
+/** A wirehub service and its launcher: same socket, same data volume, wirehub in the launcher's pid namespace. */
+function checkPair(t: Test, services: Record<string, LaunchedService>, app: string, launcher: string) {
+  const a = services[app]
+  const l = services[launcher]
+  if (!a || !l) return t.fail(`${app} and ${launcher} exist`)
+  t.equal(typeof l.build === 'object' ? l.build.target : undefined, 'launcher', `${launcher} builds the launcher target`)
+  t.equal(a.pid, `service:${launcher}`, `${app} joins ${launcher}'s pid namespace (re-attach by pid)`)
+  t.equal(a.depends_on?.[launcher]?.condition, 'service_healthy', `${app} starts once ${launcher} answers`)
+  t.match(String(a.environment?.SERVERS_LAUNCHER), /^\/data\//, `${app}: SERVERS_LAUNCHER is in the data volume`)
+  t.equal(l.environment?.SERVERS_LAUNCHER, a.environment?.SERVERS_LAUNCHER, 'both use the same socket')
+  t.same(Object.keys(l.environment ?? {}), ['SERVERS_LAUNCHER'], `${launcher} gets no other setting (no secret)`)
+  t.notOk('env_file' in l, `${launcher} reads no .env`)
+  const dataVolume = (s: LaunchedService) => s.volumes?.find((v) => v.endsWith(':/data'))
+  t.ok(dataVolume(a) && dataVolume(a) === dataVolume(l), `${app} and ${launcher} share the data volume`)
+  t.equal(l.init, true, `${launcher} has an init that reaps orphaned game processes`)
+  t.notOk(a.init, `${app} has no init (not PID 1 in the shared namespace)`)
+  t.same(l.cap_drop, ['ALL'], `${launcher} drops every capability`)
+  t.same(a.cap_drop, ['ALL'], `${app} drops every capability`)
+  for (const opt of ['no-new-privileges:true', ...SANDBOX_OPTS]) t.ok(l.security_opt?.includes(opt), `${launcher}: ${opt} (the sandbox needs it)`)
+  t.same(a.security_opt, ['no-new-privileges:true'], `${app} keeps Docker's default seccomp and AppArmor profiles (no game runs there)`)
+  t.same(l.networks, ['games'], `${launcher} is on the games' own network (no PostgreSQL or Redis there)`)
+  t.match(l.healthcheck?.test.join(' ') ?? '', /launcher\.js --check/, `${launcher} health check pings the socket`)
+}
+
+t.test('docker-compose.yml: games run in the launcher service, which a wirehub upgrade leaves alone', async (t) => {
+  const compose = parseYaml(read('docker-compose.yml')) as { services: Record<string, LaunchedService> }
+  checkPair(t, compose.services, 'wirehub', 'launcher')
+  t.notOk(compose.services.wirehub?.environment && 'SERVERS_STOP_ON_SHUTDOWN' in compose.services.wirehub.environment, 'games survive by default')
+  t.match(read('docker-compose.yml'), /docker compose build wirehub && docker compose up -d --no-deps wirehub/, 'the header names the upgrade command')
+})
+
+t.test('deploy/compose.scale.yml: one launcher per instance, with the sandbox options', async (t) => {
+  const compose = parseYaml(read('deploy/compose.scale.yml')) as { services: Record<string, LaunchedService> }
+  checkPair(t, compose.services, 'wirehub-1', 'launcher-1')
+  checkPair(t, compose.services, 'wirehub-2', 'launcher-2')
+})
+
+t.test('Dockerfile: the launcher target holds the launcher and what it imports, nothing of wirehub', async (t) => {
+  const text = read('Dockerfile')
+  const df = DockerfileParser.parse(text)
+  const froms = df.getFROMs()
+  const stage = froms.find((f) => f.getBuildStage() === 'launcher')
+  if (!stage) return t.fail('a launcher stage')
+  const next = froms[froms.indexOf(stage) + 1]
+  t.ok(next, 'the launcher stage is not the last: the default target is wirehub')
+  const inStage = df.getInstructions().filter((i) => i.getRange().start.line > stage.getRange().start.line && i.getRange().start.line < (next?.getRange().start.line ?? Infinity))
+  const copied = inStage
+    .filter((i) => i.getKeyword() === 'COPY')
+    .flatMap((c) => c.getArguments().map((a) => a.getValue()).filter((v) => !v.startsWith('--')).slice(0, -1))
+  t.notOk(copied.some((p) => /node_modules|package(-lock)?\.json$|^\/app\/dist$/.test(p)), 'no dependencies, no project package.json (it changes every release), not all of dist/')
+  // Every relative import of the launcher, followed through the files it imports, is copied.
+  const seen = new Set<string>()
+  const walk = (file: string) => {
+    if (seen.has(file)) return
+    seen.add(file)
+    const source = read(join('src', file.replace(/\.js$/, '.ts')))
+    for (const m of source.matchAll(/^import[^'"]*['"](\.[^'"]+)['"]/gm)) walk(join(dirname(file), m[1]!))
+  }
+  walk('launcher.js')
+  for (const file of seen) t.ok(copied.some((p) => p === `/app/dist/${file}`), `the launcher stage copies dist/${file}`)
+  for (const dir of ['modules/servers/holder', 'modules/servers/demo']) t.ok(copied.includes(`/app/dist/${dir}`), `and dist/${dir} (the holder script, the demo game)`)
+  const cmd = inStage.filter((i) => i.getKeyword() === 'CMD').at(-1) as JSONInstruction | undefined
+  t.same(cmd?.getJSONStrings().map((s) => s.getJSONValue()), ['node', 'dist/launcher.js'])
+  t.ok(inStage.some((i) => i.getKeyword() === 'RUN' && /bubblewrap/.test(i.getArgumentsContent() ?? '')), 'installs bubblewrap (games run here)')
+  t.same(inStage.filter((i) => i.getKeyword() === 'USER').map((i) => i.getArgumentsContent()), ['node'], 'runs as the same user as wirehub')
+
+  const last = froms.at(-1)!
+  const envs = df
+    .getInstructions()
+    .filter((i) => i.getKeyword() === 'ENV' && i.getRange().start.line > last.getRange().start.line)
+    .map((i) => i.getArgumentsContent() ?? '')
+    .join(' ')
+  t.match(envs, /\bSERVERS_LAUNCHER=\/data\//, 'wirehub uses the launcher by default: games survive a container stop')
+  t.notMatch(envs, /SERVERS_STOP_ON_SHUTDOWN=true/, 'and are not stopped with it')
 })

@@ -102,13 +102,13 @@ t.test('limits: disk quota refuses a start; a hard memory limit kills the game',
   await a.client.line(/exceeding the assigned disk space limit \(1 MiB\): it cannot start/)
   t.equal((await env.get(`/api/client/servers/${full.uuid}/resources`, key)).body.attributes.current_state, 'offline')
 
-  if (env.app.serversIsolation.cgroups.version !== null) {
+  if (env.app.serversIsolation.current.cgroups.version !== null) {
     const hog = await env.server({ limits: { memory: 64 }, environment: { DEMO_BOOT_MS: '10', DEMO_TICK_MS: '0', DEMO_ALLOC_MB: '300' } })
     const b = await env.connect(hog.uuid, key)
     b.client.send('set state', 'start')
     await b.client.line(/the kernel killed the process/)
     await b.client.line('Out of memory: true')
     await b.client.status('offline')
-    t.pass(`cgroup v${env.app.serversIsolation.cgroups.version} enforced the memory limit`)
+    t.pass(`cgroup v${env.app.serversIsolation.current.cgroups.version} enforced the memory limit`)
   }
 })

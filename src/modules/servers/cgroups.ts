@@ -31,9 +31,9 @@ export interface Limits {
   pids: number
 }
 
-async function ownPaths(): Promise<Map<string, string>> {
+async function ownPaths(pid: number | 'self'): Promise<Map<string, string>> {
   const out = new Map<string, string>()
-  const text = await readFile('/proc/self/cgroup', 'utf8').catch(() => '')
+  const text = await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '')
   for (const line of text.split('\n')) {
     const [, ctrls, path] = line.split(':')
     if (ctrls === undefined || path === undefined) continue
@@ -51,8 +51,13 @@ async function writable(dir: string): Promise<boolean> {
   }
 }
 
-export async function detectCgroups(v2Override?: string): Promise<CgroupSupport> {
-  const own = await ownPaths()
+/**
+ * Where server groups can be made: under the groups of `parentPid`, the process holders are
+ * children of (wirehub itself, or the launcher: a group under wirehub's would make a stop of
+ * wirehub's service or container end the games with it).
+ */
+export async function detectCgroups(v2Override?: string, parentPid: number | 'self' = 'self'): Promise<CgroupSupport> {
+  const own = await ownPaths(parentPid)
   const unified = await readFile(join(ROOT, 'cgroup.controllers'), 'utf8').catch(() => null)
   if (unified !== null || v2Override) {
     const parent = v2Override ?? join(ROOT, own.get('') ?? '/', 'wirehub-servers')
@@ -71,14 +76,14 @@ export async function detectCgroups(v2Override?: string): Promise<CgroupSupport>
     const dir = join(ROOT, c, path, 'wirehub-servers')
     if (await writable(dir)) parents[c] = dir
   }
-  if (!parents.memory) return { version: null, reason: 'the cgroup v1 memory controller is not writable (wirehub is not root)', parents: {} }
+  if (!parents.memory) return { version: null, reason: 'the cgroup v1 memory controller is not writable (not root)', parents: {} }
   return { version: 1, reason: null, parents }
 }
 
 /** The groups of one server. */
 export class ServerCgroup {
   constructor(
-    private readonly support: CgroupSupport,
+    readonly support: CgroupSupport,
     private readonly name: string,
   ) {}
 

@@ -7,15 +7,13 @@
  * expects the game to end: a stop it asked for is not a crash, even across a restart) and
  * `exit` (the game's exit status, written after its last line reached the log).
  */
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { constants, openSync, closeSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises'
 import { Socket } from 'node:net'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-
-export const HOLDER_SCRIPT = fileURLToPath(new URL('./holder/holder.sh', import.meta.url))
+import type { Spawner } from './spawner.js'
 
 export interface HolderRecord {
   pid: number
@@ -60,7 +58,9 @@ export interface SpawnHolderOptions {
   cgroupProcs: string[]
   argv: string[]
   cwd: string
-  env: NodeJS.ProcessEnv
+  env: Record<string, string>
+  /** wirehub itself or the launcher (spawner.ts). */
+  spawner: Spawner
 }
 
 /** One game server's holder files. */
@@ -78,19 +78,9 @@ export class Holder {
     await rm(o.runDir, { recursive: true, force: true })
     await mkdir(o.runDir, { recursive: true, mode: 0o700 })
     await promisify(execFile)('mkfifo', ['-m', '600', holder.stdinPath])
-    const child = spawn('/bin/sh', [HOLDER_SCRIPT, o.runDir, o.logFile, String(o.lastSeq), String(o.logBytes), String(o.maxBytes), String(o.keep), o.cgroupProcs.length ? o.cgroupProcs.join(':') : '-', '--', ...o.argv], {
-      cwd: o.cwd,
-      env: o.env,
-      // The holder writes the log itself: wirehub holds none of its stdio, so it can go away.
-      stdio: 'ignore',
-      detached: true,
-    })
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve)
-      child.once('error', reject)
-    })
-    child.unref()
-    const pid = child.pid!
+    const args = [o.runDir, o.logFile, String(o.lastSeq), String(o.logBytes), String(o.maxBytes), String(o.keep), o.cgroupProcs.length ? o.cgroupProcs.join(':') : '-', '--', ...o.argv]
+    // The holder writes the log itself: wirehub holds none of its stdio, so it can go away.
+    const pid = await o.spawner.spawn({ args, cwd: o.cwd, env: o.env })
     const record: HolderRecord = { pid, startTicks: (await startTicksOf(pid)) ?? -1, startedAt: Date.now() }
     await writeFile(join(o.runDir, 'holder.json.tmp'), JSON.stringify(record))
     await rename(join(o.runDir, 'holder.json.tmp'), join(o.runDir, 'holder.json'))

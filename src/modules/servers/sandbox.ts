@@ -6,16 +6,15 @@
  * the server's own folder writable. When wirehub runs as root the game also runs as the
  * unprivileged SERVERS_USER (setpriv inside the sandbox, after bwrap has mounted as root).
  *
- * `detectSandbox` runs one real sandboxed `true` at start-up, so "available" means "works here"
- * (inside a container bwrap needs user namespaces or CAP_SYS_ADMIN: see the README).
+ * `detectSandbox` runs one real sandboxed `true` at start-up the way games are started, so
+ * "available" means "works where the games run" (inside a container bwrap needs user namespaces
+ * or CAP_SYS_ADMIN: see the README).
  */
-import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { lchown, lstat, readdir, stat } from 'node:fs/promises'
+import { lchown, lstat, readFile, readdir, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { promisify } from 'node:util'
-
-const run = promisify(execFile)
+import { Holder } from './holder.js'
+import type { Spawner } from './spawner.js'
 
 export interface SandboxStatus {
   /** `bwrap` when servers are sandboxed; `none` otherwise (see `reason`). */
@@ -37,14 +36,8 @@ export interface SandboxPaths {
 }
 
 const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0
-
-function findBwrap(): string | null {
-  for (const dir of (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
-    const p = join(dir || '.', 'bwrap')
-    if (existsSync(p)) return p
-  }
-  return null
-}
+/** How long the start-up check may take (bwrap starts in a few ms). */
+const CHECK_TIMEOUT_MS = 10_000
 
 /** bwrap's arguments for one server, up to (and including) the `--`. */
 export function bwrapArgs(paths: SandboxPaths, status: SandboxStatus): string[] {
@@ -66,21 +59,45 @@ export function bwrapArgs(paths: SandboxPaths, status: SandboxStatus): string[] 
   return args
 }
 
-/** Whether (and how) game servers are sandboxed on this machine, checked by running bwrap once. */
-export async function detectSandbox(mode: 'auto' | 'bwrap' | 'off', serversUser: string, dataDir: string): Promise<SandboxStatus> {
+/**
+ * Runs `argv` once under a holder started by `spawner` (where the games will run: wirehub's own
+ * tree or the launcher's container) and returns its exit code and output.
+ */
+async function runOnce(spawner: Spawner, dataDir: string, argv: string[]): Promise<{ code: number | null; output: string[] }> {
+  const runDir = join(dataDir, 'holders', `.sandbox-check-${process.pid}`)
+  const logFile = join(runDir, 'check.log')
+  const env = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin' }
+  const { holder } = await Holder.spawn({ runDir, logFile, lastSeq: 0, logBytes: 0, maxBytes: 0, keep: 1, cgroupProcs: [], argv, cwd: '/', env, spawner })
+  try {
+    const end = Date.now() + CHECK_TIMEOUT_MS
+    let code = await holder.exitCode()
+    while (code === null && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 10))
+      code = await holder.exitCode()
+    }
+    const text = await readFile(logFile, 'utf8').catch(() => '')
+    return { code, output: text.split('\n').filter(Boolean).map((l) => l.split('\t').slice(2).join('\t')) }
+  } finally {
+    await holder.clear()
+  }
+}
+
+/**
+ * Whether (and how) game servers are sandboxed on this machine, checked by running a sandboxed
+ * `true` once the way games are started (so in Docker it is the launcher's container that must
+ * allow bwrap, not wirehub's).
+ */
+export async function detectSandbox(mode: 'auto' | 'bwrap' | 'off', serversUser: string, dataDir: string, spawner: Spawner): Promise<SandboxStatus> {
   const required = mode === 'bwrap'
   if (mode === 'off') return { kind: 'none', reason: 'disabled by SERVERS_SANDBOX=off', user: null, required }
-  const bwrap = findBwrap()
-  if (!bwrap) return { kind: 'none', reason: 'bwrap (Debian/Ubuntu package "bubblewrap") is not installed', user: null, required }
   const [uid, gid] = serversUser.split(':').map(Number) as [number, number]
   const status: SandboxStatus = { kind: 'bwrap', reason: null, user: isRoot() ? { uid, gid } : null, required }
-  try {
-    await run(bwrap, [...bwrapArgs({ dataDir, cwd: '/tmp', hideDirs: [], hideFiles: [] }, status), 'true'], { timeout: 10_000 })
-  } catch (err) {
-    const msg = ((err as { stderr?: string }).stderr || (err as Error).message).trim().split('\n')[0]
-    return { kind: 'none', reason: `bwrap does not work here: ${msg}`, user: null, required }
-  }
-  return status
+  const { code, output } = await runOnce(spawner, dataDir, ['bwrap', ...bwrapArgs({ dataDir, cwd: '/tmp', hideDirs: [], hideFiles: [] }, status), 'true'])
+  if (code === 0) return status
+  // setsid (in the holder) exits 127 when it finds no bwrap to run.
+  if (code === 127) return { kind: 'none', reason: 'bwrap (Debian/Ubuntu package "bubblewrap") is not installed', user: null, required }
+  const why = code === null ? 'no answer within 10 s' : (output[0] ?? `exit code ${code}`)
+  return { kind: 'none', reason: `bwrap does not work here: ${why}`, user: null, required }
 }
 
 /**

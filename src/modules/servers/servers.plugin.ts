@@ -1,16 +1,16 @@
 /**
  * Game-server consoles: wires the supervisor, the Wings-compatible console socket, the Client
  * and Application API routes, start-up re-attach to games that kept running and restore of the
- * ones that should run, the embedded demo server, the sandbox and limit detection (logged and
- * reported on `/ready`), and the shutdown that leaves games running (or stops them with
+ * ones that should run, the embedded demo server, who starts the holders (wirehub or the
+ * launcher) and the sandbox and limit detection (isolation.ts, logged and reported on `/ready`), and the shutdown that leaves games running (or stops them with
  * SERVERS_STOP_ON_SHUTDOWN).
  */
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fp from 'fastify-plugin'
-import { describeCgroups, detectCgroups, type CgroupSupport } from './cgroups.js'
 import { logsRoutes } from './logs.routes.js'
-import { detectSandbox, type SandboxStatus } from './sandbox.js'
+import { Isolation } from './isolation.js'
+import { launcherSpawner, localSpawner } from './spawner.js'
 import { createConsoleSockets } from './console.socket.js'
 import { activityRoutes } from './activity.routes.js'
 import { serversApplicationRoutes } from './servers.application.routes.js'
@@ -31,15 +31,10 @@ const DISK_INTERVAL_MS = 15_000
 /** Wings' default container pid limit. */
 const PIDS_LIMIT = 512
 
-/** How game servers are isolated on this node (for `/ready` and the start-up log). */
-export interface ServersIsolation {
-  sandbox: SandboxStatus
-  cgroups: CgroupSupport
-}
-
 declare module 'fastify' {
   interface FastifyInstance {
-    serversIsolation: ServersIsolation
+    /** How game servers are started and isolated on this node (for `/ready`). */
+    serversIsolation: Isolation
   }
 }
 
@@ -50,12 +45,17 @@ export default fp(
     const repo = createServersRepository(app.prisma)
     let service: ServersService | undefined
     const sockets = createConsoleSockets(app, () => service!)
-    const [sandbox, cgroups] = await Promise.all([detectSandbox(cfg.SERVERS_SANDBOX, cfg.SERVERS_USER, cfg.DATA_DIR), detectCgroups(cfg.SERVERS_CGROUP)])
-    app.decorate('serversIsolation', { sandbox, cgroups })
-    if (sandbox.kind === 'bwrap') log.info({ user: sandbox.user }, 'game servers run sandboxed (bubblewrap)')
-    else if (cfg.SERVERS_SANDBOX === 'bwrap') log.error({ reason: sandbox.reason }, 'SERVERS_SANDBOX=bwrap but bubblewrap does not work: game servers will not start')
-    else log.warn({ reason: sandbox.reason }, 'game servers run WITHOUT a sandbox: they can read what wirehub can read')
-    log.info({ cgroups: cgroups.version }, describeCgroups(cgroups))
+    const isolation = new Isolation({
+      mode: cfg.SERVERS_SANDBOX,
+      serversUser: cfg.SERVERS_USER,
+      dataDir: cfg.DATA_DIR,
+      cgroupOverride: cfg.SERVERS_CGROUP,
+      spawner: cfg.SERVERS_LAUNCHER ? launcherSpawner(cfg.SERVERS_LAUNCHER) : localSpawner(),
+      log,
+    })
+    // Re-attach needs no launcher (pids and files); a launcher that is down only blocks starts.
+    await isolation.ensure()
+    app.decorate('serversIsolation', isolation)
     const supervisor = new Supervisor({
       stopTimeoutMs: cfg.STOP_TIMEOUT * 1000,
       statsIntervalMs: cfg.STATS_INTERVAL_MS,
@@ -68,8 +68,7 @@ export default fp(
       logMaxBytes: cfg.CONSOLE_LOG_MAX_BYTES,
       logFiles: cfg.CONSOLE_LOG_FILES,
       stopOnShutdown: cfg.SERVERS_STOP_ON_SHUTDOWN,
-      sandbox,
-      cgroups,
+      isolation,
       pidsLimit: PIDS_LIMIT,
       hiddenDirs: (uuid) => service?.otherFolders(uuid) ?? [],
       hiddenFiles: [join(process.cwd(), '.env'), ...(process.env.CONFIG_FILE ? [process.env.CONFIG_FILE] : [])],

@@ -1,12 +1,18 @@
-/** Types of the process supervisor (supervisor.ts): server definitions, states, stats, options. */
+/** Types (and the one error) of the process supervisor (supervisor.ts, instance.ts): server definitions, states, stats, options. */
 import type { FastifyBaseLogger } from 'fastify'
-import type { CgroupSupport } from './cgroups.js'
-import type { SandboxStatus } from './sandbox.js'
 import type { ConsoleStats } from './console.messages.js'
+import type { Isolation } from './isolation.js'
 
 export type ServerState = 'offline' | 'starting' | 'running' | 'stopping'
 export type PowerAction = 'start' | 'stop' | 'restart' | 'kill'
 export const POWER_ACTIONS: readonly PowerAction[] = ['start', 'stop', 'restart', 'kill']
+
+/** Wings' text, word for word (REST turns it into 409, the socket into `daemon error`). */
+export class PowerLockedError extends Error {
+  constructor() {
+    super('another power action is currently being processed for this server, please try again later')
+  }
+}
 
 export interface ServerSpec {
   uuid: string
@@ -52,8 +58,8 @@ export interface SupervisorOptions {
   logFiles: number
   /** Stop every game when wirehub stops (otherwise they keep running and are re-attached). */
   stopOnShutdown: boolean
-  sandbox: SandboxStatus
-  cgroups: CgroupSupport
+  /** Who starts holders, the sandbox and the cgroup limits (detected again while blocked). */
+  isolation: Pick<Isolation, 'current' | 'ensure' | 'spawner'>
   /** Most processes (and threads) per server where cgroups allow (Wings: 512). */
   pidsLimit: number
   /** Folders a sandboxed game must not see besides the data folder (other servers' folders). */

@@ -76,7 +76,9 @@ export const systemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (broker instanceof RedisBroker) checks.redis = degraded ? 'unavailable' : 'ok'
       // Reported, not fatal: how game servers are isolated on this node.
       if (app.hasDecorator('serversIsolation')) {
-        const { sandbox, cgroups } = app.serversIsolation
+        const iso = app.serversIsolation
+        const { sandbox, cgroups } = iso.current
+        if (iso.spawner.where !== 'local') checks.launcher = await iso.launcherCheck()
         checks.sandbox = sandbox.kind === 'bwrap' ? 'bwrap' : `unavailable: ${sandbox.reason}`
         checks.limits = cgroups.version ? `cgroup v${cgroups.version}` : `polling (no cgroups: ${cgroups.reason})`
       }
