@@ -110,10 +110,16 @@ t.test('SDK streamTelemetry: history then live, each reading once, across a reco
   await ingest(ta, dev.id, dev.deviceKey, { v: 6 })
   await until(6)
   // The server drops every channel socket (as a restart would); readings arrive meanwhile.
+  // Upgrades are refused with a retryable 503 until both are stored, so the client is away for
+  // all of them however fast it reconnects.
+  const index = ta.app.sockets.index
+  const admit = index.admit.bind(index)
+  index.admit = () => ({ status: 503, code: CLOSE.TOO_MANY_CONNECTIONS, message: 'restarting' })
   const reconnected = new Promise<void>((resolve) => ch.on('open', () => resolve()))
   ta.app.hub.forEachConnection((c) => c.close(CLOSE.RESTART))
   await ingest(ta, dev.id, dev.deviceKey, { v: 7 })
   await ingest(ta, dev.id, dev.deviceKey, { v: 8 })
+  index.admit = admit
   await reconnected
   await until(8)
   await ingest(ta, dev.id, dev.deviceKey, { v: 9 })
