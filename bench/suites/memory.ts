@@ -59,7 +59,8 @@ export async function runMemory(lg: LoadGen, target: Target, counts: number[], r
     try {
       return summarizeSnapshot(file)
     } finally {
-      rmSync(file, { force: true })
+      // BENCH_HEAP_SNAPSHOT_KEEP=1 leaves the files for a retainer analysis in DevTools.
+      if (!process.env.BENCH_HEAP_SNAPSHOT_KEEP) rmSync(file, { force: true })
     }
   }
   if (snapDir) mkdirSync(snapDir, { recursive: true })

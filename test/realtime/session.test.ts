@@ -69,7 +69,7 @@ t.test('warning lead: min(60 s, TTL/2)', async (t) => {
 
 t.test('token timers repeat while the condition holds', async (t) => {
   const seen: string[] = []
-  const timers = new TokenTimers(() => seen.push('expiring'), () => seen.push('expired'), 100)
+  const timers = new TokenTimers({ tokenExpiring: () => void seen.push('expiring'), tokenExpired: () => void seen.push('expired') }, 100)
   const now = Date.now() / 1000
   timers.reset(now, now + 0.4) // warning at 0.2 s left, then every 100 ms, expiry at 0.4 s
   await until(() => seen.filter((e) => e === 'expired').length >= 3, 'three expired')

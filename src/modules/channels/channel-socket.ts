@@ -73,6 +73,11 @@ const CLOSING_ERRORS: Partial<Record<number, string>> = {
   [CLOSE.INTERNAL.code]: 'internal_error',
 }
 
+/** Sent after telemetry/system samples were collapsed (one function for every socket). */
+function collapsedNotice(count: number): string {
+  return JSON.stringify({ type: 'collapsed', count, message: `${count} telemetry/system updates were replaced by newer ones while this socket was behind.` })
+}
+
 interface Entry {
   spec: SubscriptionSpec
   deviceId: number | null
@@ -97,8 +102,7 @@ export class ChannelSocket implements RegisteredSocket, ProtocolAdapter {
     private readonly only: ChannelName | null,
   ) {
     this.conn = session.conn as Connection
-    this.conn.collapsedNotice = (count) =>
-      JSON.stringify({ type: 'collapsed', count, message: `${count} telemetry/system updates were replaced by newer ones while this socket was behind.` })
+    this.conn.collapsedNotice = collapsedNotice
     session.use(this)
     const refusal = deps.registry.admit(session.ip)
     if (refusal) this.closeWith(refusal.code, refusal.error, refusal.message)

@@ -52,6 +52,13 @@ const TURN_MAX_FRAMES = 512
 /** How soon a collapsed backlog below the socket's high-water mark is looked at again. */
 const DRAIN_RECHECK_MS = 10
 
+/** What a connection reports to the hub that holds it. */
+export interface ConnectionOwner {
+  disconnected(conn: Connection): void
+  /** A droppable message was collapsed or skipped. */
+  collapsedOne(): void
+}
+
 export interface ConnectionCounters {
   messagesIn: number
   messagesOut: number
@@ -69,7 +76,8 @@ let nextId = 1
 
 export class Connection<M = unknown> implements TurnFlushable {
   readonly id = nextId++
-  readonly subs = new Set<Subscription>()
+  /** The hub's subscriptions of this connection (null: none; an array sized to what it holds). */
+  subs: Subscription[] | null = null
   readonly counters: ConnectionCounters = { messagesIn: 0, messagesOut: 0, bytesOut: 0, collapsed: 0 }
   /** Sequence of the last publication written, so overlapping subscriptions deliver once. */
   lastSeq = 0
@@ -104,20 +112,30 @@ export class Connection<M = unknown> implements TurnFlushable {
   private flushQueued = false
   private readonly turnMaxBytes: number
 
+  /** Called once when the socket has closed, with its close code (the session's cleanup). */
+  onClose: ((code: number) => void) | null = null
+
+  /**
+   * Per-socket memory matters at tens of thousands of idle sockets: the connection shares its
+   * owner and limits with every other one and attaches one plain listener per ws event (a
+   * `once` wrapper costs a bound function and a state object per socket).
+   */
   constructor(
     readonly ws: WebSocket,
     readonly kind: string,
     public meta: M,
     private readonly limits: OutboundOptions,
-    private readonly onClosed: (conn: Connection) => void,
-    private readonly hubCollapsed: () => void = () => {},
+    private readonly owner: ConnectionOwner,
   ) {
     const internals = ws as unknown as WsInternals
     this.socket = internals._socket
     this.raw = !!this.socket && !ws.extensions.includes('permessage-deflate')
     this.coalesce = this.socket ? (limits.coalesceWrites ?? 'tick') : 'off'
     this.turnMaxBytes = Math.min(TURN_MAX_BYTES, limits.softLimitBytes, limits.hardLimitBytes)
-    ws.once('close', () => this.dispose())
+    ws.on('close', (code: number) => this.dispose(code))
+    ws.on('pong', () => {
+      this.alive = true
+    })
     releaseUpgradeContext(ws, this.socket)
   }
 
@@ -272,14 +290,14 @@ export class Connection<M = unknown> implements TurnFlushable {
     if (!this.pending) this.pending = new Map()
     if (this.pending.has(key)) {
       this.counters.collapsed++
-      this.hubCollapsed()
+      this.owner.collapsedOne()
       this.collapsedSinceNotice++
       this.pending.delete(key) // re-insert keeps the map ordered by latest arrival
     } else if (this.pending.size >= 1024) {
       // Bounded: with more distinct keys than this, the oldest pending sample is dropped.
       this.pending.delete(this.pending.keys().next().value as string)
       this.counters.collapsed++
-      this.hubCollapsed()
+      this.owner.collapsedOne()
       this.collapsedSinceNotice++
     }
     this.pending.set(key, frame)
@@ -314,10 +332,17 @@ export class Connection<M = unknown> implements TurnFlushable {
     for (const frame of pending.values()) this.write(frame)
   }
 
-  private dispose(): void {
+  private disposed = false
+
+  private dispose(code?: number): void {
     this.closed = true
     this.pending = null
-    this.onClosed(this as Connection)
+    this.owner.disconnected(this as Connection)
+    // Only the socket's own 'close' carries the code the session reports.
+    if (code !== undefined && !this.disposed) {
+      this.disposed = true
+      this.onClose?.(code)
+    }
   }
 }
 
@@ -333,7 +358,10 @@ const ignoreError = (): void => {}
  * the connection, so nothing more is needed than a listener that keeps 'error' from throwing.
  */
 function releaseUpgradeContext(ws: WebSocket, socket: Socket | undefined): void {
-  ws.removeAllListeners('error')
+  // Added before the others are removed: removing an event's last listener deletes its key,
+  // which turns the emitter's listener table into a dictionary (hundreds of bytes per socket).
+  const previous = ws.listeners('error') as Array<(...args: unknown[]) => void>
   ws.on('error', ignoreError)
+  for (const l of previous) ws.removeListener('error', l)
   if (socket) (socket as Socket & { _httpMessage?: unknown })._httpMessage = null
 }

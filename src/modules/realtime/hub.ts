@@ -12,7 +12,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Broker, Publication } from './broker.js'
 import { MemoryBroker } from './broker.js'
 import { CLOSE, type CloseCode } from './close-codes.js'
-import { Connection, type BacklogLimits, type OutboundOptions } from './connection.js'
+import { Connection, type BacklogLimits, type ConnectionOwner, type OutboundOptions } from './connection.js'
 import { prepareFrame, type PreparedFrame } from './frame.js'
 import type { SubscribeOptions, Subscription, ThrottleState } from './subscription.js'
 
@@ -75,11 +75,8 @@ export class Hub {
 
   /** Adopts an open websocket; the connection removes itself from every index when it closes. */
   connect<M>(ws: WebSocket, kind: string, meta: M, limits?: Partial<BacklogLimits>): Connection<M> {
-    const conn = new Connection<M>(ws, kind, meta, { ...this.opts.limits, ...limits }, (c) => this.disconnected(c), () => this.collapsed++)
+    const conn = new Connection<M>(ws, kind, meta, limits ? { ...this.opts.limits, ...limits } : this.opts.limits, this.owner)
     this.connections.add(conn as Connection)
-    ws.on('pong', () => {
-      conn.alive = true
-    })
     return conn
   }
 
@@ -100,12 +97,18 @@ export class Hub {
       this.broker.follow(topic)
     }
     set.add(sub)
-    conn.subs.add(sub)
+    if (conn.subs === null) conn.subs = [sub]
+    else conn.subs.push(sub)
     return sub
   }
 
   unsubscribe(sub: Subscription): void {
-    sub.conn.subs.delete(sub)
+    const subs = sub.conn.subs
+    const at = subs ? subs.indexOf(sub) : -1
+    if (at >= 0) {
+      if (subs!.length === 1) sub.conn.subs = null
+      else subs!.splice(at, 1)
+    }
     if (sub.throttle) {
       for (const t of sub.throttle.values()) if (t.timer) clearTimeout(t.timer)
       sub.throttle = null
@@ -268,9 +271,17 @@ export class Hub {
     slice(0)
   }
 
+  /** Shared by every connection (one object, not two closures per socket). */
+  private readonly owner: ConnectionOwner = {
+    disconnected: (conn) => this.disconnected(conn),
+    collapsedOne: () => {
+      this.collapsed++
+    },
+  }
+
   private disconnected(conn: Connection): void {
     if (!this.connections.delete(conn)) return
     if (conn.closeCode === CLOSE.SLOW_CONSUMER.code) this.slowDisconnects++
-    for (const sub of [...conn.subs]) this.unsubscribe(sub)
+    if (conn.subs) for (const sub of [...conn.subs]) this.unsubscribe(sub)
   }
 }

@@ -23,7 +23,7 @@ import type { WebSocket } from 'ws'
 import { CLOSE, type CloseCode } from './close-codes.js'
 import type { Connection } from './connection.js'
 import type { Hub } from './hub.js'
-import { frameBuffer, parseText, TokenTimers, type ParseError } from './socket-support.js'
+import { frameBuffer, parseText, TokenTimers, type ParseError, type TokenTimerTarget } from './socket-support.js'
 import { TokenBucket } from './token-bucket.js'
 import type { SessionIndex } from './session-index.js'
 
@@ -88,9 +88,8 @@ export interface Grant {
 /** The adapter a session has until `use` (drops messages). */
 const NO_ADAPTER: ProtocolAdapter = Object.freeze({ message() {} })
 
-export class Session<M = unknown> {
+export class Session<M = unknown> implements TokenTimerTarget {
   readonly conn: Connection<M>
-  readonly log: FastifyBaseLogger
   userId: number | null = null
   cred: string | null = null
   /** What the socket serves, for revocation by resource (`server:<uuid>`), or null. */
@@ -102,7 +101,9 @@ export class Session<M = unknown> {
   private readonly bucket: TokenBucket
   private readonly timers: TokenTimers
   private authTimer: NodeJS.Timeout | null = null
-  private readonly queue: unknown[] = []
+  /** Messages waiting behind one that is being handled (null while none has had to wait). */
+  private queue: unknown[] | null = null
+  private childLog: FastifyBaseLogger | null = null
   private busy = false
   private droppedInARow = 0
   private disposed = false
@@ -116,24 +117,12 @@ export class Session<M = unknown> {
   ) {
     const l = family.limits
     this.conn = deps.hub.connect<M>(ws, family.kind, meta)
-    this.log = deps.log.child({ connId: this.conn.id, socket: family.kind })
     this.bucket = new TokenBucket(l.messagesPerSecond, l.burst)
-    this.timers = new TokenTimers(
-      (exp) => {
-        this.renewalRequested = true
-        this.adapter.expiring?.(exp)
-      },
-      () => {
-        this.renewalRequested = true
-        this.state = 'expired'
-        this.adapter.expired?.()
-      },
-      deps.tokenRepeatMs,
-    )
+    this.timers = new TokenTimers(this, deps.tokenRepeatMs)
     // Attached synchronously: a client may send its first message in the same tick as the upgrade.
     ws.on('message', (data, isBinary) => this.onFrame(frameBuffer(data as Buffer), isBinary))
     ws.on('ping', () => this.onPing())
-    ws.once('close', (code) => this.dispose(code))
+    this.conn.onClose = (code) => this.dispose(code)
     deps.index.add(this as Session)
     if (l.authTimeoutSec > 0) {
       this.authTimer = setTimeout(() => {
@@ -141,6 +130,22 @@ export class Session<M = unknown> {
       }, l.authTimeoutSec * 1000)
       this.authTimer.unref()
     }
+  }
+
+  /** The socket's logger, made on first use (most sockets never log; a child costs memory). */
+  get log(): FastifyBaseLogger {
+    return (this.childLog ??= this.deps.log.child({ connId: this.conn.id, socket: this.family.kind }))
+  }
+
+  tokenExpiring(expSec: number): void {
+    this.renewalRequested = true
+    this.adapter.expiring?.(expSec)
+  }
+
+  tokenExpired(): void {
+    this.renewalRequested = true
+    this.state = 'expired'
+    this.adapter.expired?.()
   }
 
   /** The protocol adapter; set right after construction. */
@@ -236,9 +241,10 @@ export class Session<M = unknown> {
     if (!this.take(buf)) return
     const parsed = parseText(buf, isBinary)
     if (!parsed.ok) return void this.adapter.refused?.(parsed.error as ParseError)
-    if (this.queue.length >= MAX_QUEUE) return this.close(CLOSE.RATE_LIMITED, 'Too many messages waiting to be processed.')
-    this.queue.push(parsed.value)
-    if (!this.busy) void this.pump()
+    if (!this.busy) return void this.pump(parsed.value)
+    const queue = (this.queue ??= [])
+    if (queue.length >= MAX_QUEUE) return this.close(CLOSE.RATE_LIMITED, 'Too many messages waiting to be processed.')
+    queue.push(parsed.value)
   }
 
   /** Pings count against the same budget: a ping flood is cut off with 4029 like any flood. */
@@ -248,17 +254,22 @@ export class Session<M = unknown> {
     this.take()
   }
 
-  private async pump(): Promise<void> {
+  /** Handles `first`, then whatever arrived meanwhile, one at a time. */
+  private async pump(first: unknown): Promise<void> {
     this.busy = true
     try {
-      while (this.queue.length > 0 && !this.conn.closed) {
-        const r = this.adapter.message(this.queue.shift())
+      let r = this.adapter.message(first)
+      if (r) await r
+      while (this.queue !== null && this.queue.length > 0 && !this.conn.closed) {
+        r = this.adapter.message(this.queue.shift())
         if (r) await r
       }
     } catch (err) {
       this.fail(err, `${this.family.kind} message handling failed`)
     } finally {
       this.busy = false
+      // An idle socket keeps no queue (its backing store would stay allocated after shift()).
+      this.queue = null
     }
   }
 
@@ -267,7 +278,7 @@ export class Session<M = unknown> {
     this.disposed = true
     if (this.authTimer) clearTimeout(this.authTimer)
     this.timers.clear()
-    this.queue.length = 0
+    this.queue = null
     this.deps.index.remove(this as Session, this.conn.closeCode ?? code)
     try {
       this.adapter.closed?.()

@@ -50,16 +50,21 @@ export function warnLeadSec(iatSec: number, expSec: number): number {
 
 /**
  * Timers for one socket's token. `reset(iat, exp)` after each successful auth; `clear` at close.
- * `onExpiring` fires at exp − warnLeadSec and every REPEAT_MS after while the token is still
- * valid; `onExpired` fires at exp and every REPEAT_MS after until the next reset.
+ * `tokenExpiring` fires at exp − warnLeadSec and every REPEAT_MS after while the token is still
+ * valid; `tokenExpired` fires at exp and every REPEAT_MS after until the next reset.
  */
+/** Who the timers call (the session itself: no closures per socket). */
+export interface TokenTimerTarget {
+  tokenExpiring(expSec: number): void
+  tokenExpired(): void
+}
+
 export class TokenTimers {
   private timer: NodeJS.Timeout | null = null
   private exp = 0
 
   constructor(
-    private readonly onExpiring: (expSec: number) => void,
-    private readonly onExpired: () => void,
+    private readonly target: TokenTimerTarget,
     private readonly repeatMs = REPEAT_MS,
   ) {}
 
@@ -82,13 +87,13 @@ export class TokenTimers {
   private fire(phase: 'expiring' | 'expired'): void {
     const left = this.exp * 1000 - Date.now()
     if (phase === 'expiring' && left > 0) {
-      this.onExpiring(this.exp)
+      this.target.tokenExpiring(this.exp)
       // The next repeat, or expiry if that comes first.
       if (left > this.repeatMs) this.schedule(this.repeatMs, 'expiring')
       else this.schedule(left, 'expired')
       return
     }
-    this.onExpired()
+    this.target.tokenExpired()
     this.schedule(this.repeatMs, 'expired')
   }
 }

@@ -68,11 +68,13 @@ function refuseUpgradesWithoutSocket(app: FastifyInstance): void {
 export function createSockets(app: FastifyInstance, deps: { hub: Hub; index: SessionIndex }): Sockets {
   const log = app.log.child({ module: 'sockets' })
   const { hub, index } = deps
+  // One object for every session.
+  const sessionDeps = { hub, index, log, tokenRepeatMs: app.config.SOCKET_TOKEN_REPEAT * 1000 }
 
   function open<M>(ws: WebSocket, family: Family, ip: string, meta: M): Session<M> {
     // Two upgrades can pass the pre-upgrade check together: the budget is enforced here too.
     const late = family.limits.authTimeoutSec > 0 ? index.admit(ip) : null
-    const session = new Session<M>(ws, family, ip, meta, { hub, index, log, tokenRepeatMs: app.config.SOCKET_TOKEN_REPEAT * 1000 })
+    const session = new Session<M>(ws, family, ip, meta, sessionDeps)
     if (late) session.close(late.code, late.message)
     return session
   }
