@@ -8,8 +8,8 @@
  * deliver telemetry, a critical alert, device and system status, and a ping; history then live
  * delivers every reading once in order, and resumes from the saved offset; commands reach a
  * device (HTTP long poll) and are answered, and the waiting ones are cancelled; user events
- * deliver a login and echo. An example this file does not know fails the test, so a new one
- * gets run too.
+ * deliver a login and echo. Every example also type-checks (strict) as a TypeScript user's code.
+ * An example this file does not know fails the test, so a new one gets run too.
  */
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
@@ -17,7 +17,7 @@ import { chromium } from 'playwright-core'
 import { DEMO_SERVER_SCRIPT } from '../../src/modules/servers/servers.plugin.js'
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, build, type TapLike } from '../helper.js'
 import { CHROMIUM } from '../e2e/browser.js'
-import { readmeExamples, runExample, bundleExample, recordingConsole, recordingElement, Tape, README_BASE_URL, README_SERVER_ID, type Example } from './readme-support.js'
+import { readmeExamples, runExample, bundleExample, typecheckExamples, recordingConsole, recordingElement, Tape, README_BASE_URL, README_SERVER_ID, type Example } from './readme-support.js'
 import { userWithKey } from './support.js'
 
 const examples = readmeExamples()
@@ -38,6 +38,10 @@ t.test('the README examples are all known to this test', async (t) => {
   for (const e of examples) t.ok(claimed.has(e), `the example under "${e.heading}" is run here`)
   t.match(example('node').code, `'${README_BASE_URL}'`, 'the Node example names the base URL this test replaces')
   t.match(example('Console').code, `'${README_SERVER_ID}'`, 'the console example names the server id this test replaces')
+})
+
+t.test('the README examples type-check as a TypeScript user would compile them (strict)', async (t) => {
+  t.same(await typecheckExamples(examples), [], 'no compiler error in any example')
 })
 
 async function createDevice(app: FastifyInstance, key: string, name: string) {

@@ -151,3 +151,55 @@ export function recordingElement(): { el: { textContent: string }; texts: Tape<s
     texts,
   }
 }
+
+/** What the examples use without declaring it, as a TypeScript user's own code would declare it. */
+const AMBIENT: Record<string, string> = {
+  client: 'WirehubClient',
+  ch: 'ChannelsSocket',
+  deviceId: 'number',
+  term: '{ write(text: string): void }',
+  chart: '{ push(value: number | undefined): void; append(offset: number, telemetry: Record<string, { value: number }>): void }',
+  badge: '{ textContent: string }',
+  tiles: '{ set(latest: Record<string, { value: number; offset: number }>): void }',
+  spinner: '{ hide(): void }',
+  toast: '(text: string) => void',
+}
+
+/**
+ * Type-checks every example as the SDK's own compiler settings would (strict, browser and Node
+ * types): a TypeScript user copying one gets no error. Returns the diagnostics, one line each.
+ */
+export async function typecheckExamples(list: Example[]): Promise<string[]> {
+  const ts = (await import('typescript')).default
+  const root = fileURLToPath(new URL('../../', import.meta.url))
+  const files = new Map<string, string>()
+  list.forEach((e, i) => {
+    const declared = new Set([...declaredNames(e.code), ...[...e.code.matchAll(/import\s+(?:\{([^}]*)\}|(\w+))/g)].flatMap((m) => (m[1] ?? m[2] ?? '').split(',').map((s) => s.trim()))])
+    const ambient = Object.entries(AMBIENT).filter(([name]) => !declared.has(name) && new RegExp(`\\b${name}\\b`).test(e.code))
+    const header = ambient.length
+      ? `import type { WirehubClient, ChannelsSocket } from '@wirehub/client'\n${ambient.map(([n, type]) => `declare const ${n}: ${type}`).join('\n')}\n`
+      : ''
+    // Ambient names are declared after the imports the example starts with.
+    const lines = e.code.split('\n')
+    const importEnd = lines.reduce((end, l, j) => (/^import\s/.test(l) ? j + 1 : end), 0)
+    files.set(join(root, `packages/client/readme-example-${i}.ts`), [...lines.slice(0, importEnd), header, ...lines.slice(importEnd), 'export {}'].join('\n'))
+  })
+  const options: import('typescript').CompilerOptions = {
+    target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ES2022, moduleResolution: ts.ModuleResolutionKind.Bundler,
+    lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'], types: ['node'], typeRoots: [join(root, 'node_modules/@types')],
+    strict: true, noUncheckedIndexedAccess: true, skipLibCheck: true, noEmit: true,
+    baseUrl: root, paths: { '@wirehub/client': ['packages/client/src/index.ts'] },
+  }
+  const host = ts.createCompilerHost(options)
+  const getSourceFile = host.getSourceFile.bind(host)
+  host.getSourceFile = (name, lang, ...rest) => (files.has(name) ? ts.createSourceFile(name, files.get(name)!, lang) : getSourceFile(name, lang, ...rest))
+  const fileExists = host.fileExists.bind(host)
+  host.fileExists = (name) => files.has(name) || fileExists(name)
+  const readFile = host.readFile.bind(host)
+  host.readFile = (name) => files.get(name) ?? readFile(name)
+  const program = ts.createProgram([...files.keys()], options, host)
+  return ts.getPreEmitDiagnostics(program).map((d) => {
+    const where = d.file ? `${list[Number(/readme-example-(\d+)/.exec(d.file.fileName)?.[1])]?.heading ?? d.file.fileName}: ${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}` : ''
+    return `${where}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`
+  })
+}
