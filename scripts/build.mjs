@@ -18,17 +18,11 @@
  *                                        skipped with a note when the build tools are not installed
  */
 import { spawnSync } from 'node:child_process'
-import { cp, mkdir, readdir, stat, writeFile } from 'node:fs/promises'
+import { cp, mkdir, readdir, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { DIST, ROOT, SKIP, STAMP, distIsCurrent } from './build-freshness.mjs'
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
-const DIST = join(ROOT, 'dist')
-const STAMP = join(DIST, '.build-stamp')
-/** What the build reads: a change to any of these makes --if-needed rebuild. */
-const SOURCES = ['src', 'prisma', 'web/src', 'web/index.html', 'packages/client/src', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json']
-const SKIP = new Set([join(ROOT, 'src', 'generated')])
 /** Files next to the code that tsc does not emit but the server loads at run time. */
 const ASSET = /\.(mjs|cjs|json|sh)$/
 
@@ -42,31 +36,6 @@ function run(what, argv) {
     process.exit(res.status ?? 1)
   }
   return Date.now() - started
-}
-
-async function newest(path) {
-  if (SKIP.has(path)) return 0
-  let s
-  try {
-    s = await stat(path)
-  } catch {
-    return 0
-  }
-  if (!s.isDirectory()) return s.mtimeMs
-  let max = s.mtimeMs
-  for (const entry of await readdir(path)) max = Math.max(max, await newest(join(path, entry)))
-  return max
-}
-
-async function upToDate() {
-  let built
-  try {
-    built = (await stat(STAMP)).mtimeMs
-  } catch {
-    return false
-  }
-  for (const source of SOURCES) if ((await newest(join(ROOT, source))) > built) return false
-  return true
 }
 
 async function copyAssets(from, to) {
@@ -110,7 +79,7 @@ async function main() {
     }
     return
   }
-  if (args.has('--if-needed') && (await upToDate())) return
+  if (args.has('--if-needed') && (await distIsCurrent())) return
 
   const started = Date.now()
   run('prisma generate', ['scripts/prisma-generate.mjs'])

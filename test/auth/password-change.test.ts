@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { entryArgs } from '../entry-point.js'
 import { ADMIN_EMAIL, ADMIN_PASSWORD, bearer, build } from '../helper.js'
 import { createUser, expectError, login } from '../http/support.js'
 
@@ -70,7 +71,7 @@ t.test('own password change: current password required, other sessions end, this
   // The operator's way back: reset from the shell, then the printed password logs in.
   const run = (args: string[]) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', 'src/admin-reset-password.ts', ...args], {
+      execFile(process.execPath, [...entryArgs('admin-reset-password'), ...args], {
         cwd: ROOT,
         env: { ...process.env, DATABASE_URL: config.DATABASE_URL!, SOCKET_TOKEN_SECRET: config.SOCKET_TOKEN_SECRET!, LOG_LEVEL: 'silent' },
       }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }))

@@ -1,6 +1,7 @@
 /**
- * Runs `src/server.ts` as a real process (through tsx) and reads its JSON log lines, for the
- * tests that need a real start-up, a real port, signals and exit codes.
+ * Runs the server as a real process and reads its JSON log lines, for the tests that need a real
+ * start-up, a real port, signals and exit codes. The process is `node dist/server.js` (what
+ * `npm start` runs) when dist/ is current, else the source through tsx: see ../entry-point.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -8,9 +9,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { fileURLToPath } from 'node:url'
+import { entryArgs } from '../entry-point.js'
 
 export const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
-const TSX = import.meta.resolve('tsx')
 
 export interface ServerProcess {
   child: ChildProcess
@@ -30,7 +31,7 @@ export interface ServerProcess {
  * it a process group of its own (to kill it with everything it started, as a container stop).
  */
 export function startServer(env: Record<string, string>, cwd: string, opts: { detached?: boolean } = {}): ServerProcess {
-  const child = spawn(process.execPath, ['--import', TSX, SERVER], {
+  const child = spawn(process.execPath, entryArgs('server'), {
     cwd,
     detached: opts.detached ?? false,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_PRETTY: 'false', ...env },
