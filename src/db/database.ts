@@ -21,8 +21,12 @@ export type Prisma = InstanceType<typeof PrismaClient>
 export interface Database {
   kind: 'postgres' | 'pglite'
   prisma: Prisma
-  /** Raw parameterised SQL for hot paths; rows come back as plain objects. */
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>
+  /**
+   * Raw parameterised SQL for hot paths; rows come back as plain objects. With `name`, PostgreSQL
+   * prepares the statement once per pooled connection and reuses its parse and plan (the name
+   * must always go with the same SQL); PGlite runs it unprepared.
+   */
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[], opts?: { name?: string }): Promise<R[]>
   /** The factory the migrator needs. */
   adapterFactory: SqlMigrationAwareDriverAdapterFactory
   /**
@@ -67,8 +71,8 @@ async function openPostgres(opts: DatabaseOptions): Promise<Database> {
     kind: 'postgres',
     prisma,
     adapterFactory,
-    async query<R>(sql: string, params: unknown[] = []) {
-      return (await pool.query(sql, params)).rows as R[]
+    async query<R>(sql: string, params: unknown[] = [], opts: { name?: string } = {}) {
+      return (await pool.query(opts.name ? { name: opts.name, text: sql, values: params } : { text: sql, values: params })).rows as R[]
     },
     async withLock(key, fn) {
       const client = await pool.connect()

@@ -49,6 +49,13 @@ const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
  * (`23:59:60`) become the following second, as PostgreSQL stores them.
  */
 export function parseTimestamp(text: string, now: number | null = Date.now()): number | string {
+  const canonical = canonicalMs(text)
+  if (canonical !== null) {
+    if (now === null) return canonical
+    if (canonical < MIN_TS_MS) return 'must not be before 1970-01-01'
+    if (canonical > now + MAX_FUTURE_MS) return 'must not be more than a day in the future'
+    return canonical
+  }
   if (text.length > 40) return 'must be at most 40 characters'
   const m = RFC3339.exec(text)
   if (!m) return 'must be an ISO 8601 date-time (e.g. 2024-01-01T00:00:00Z)'
@@ -66,6 +73,42 @@ export function parseTimestamp(text: string, now: number | null = Date.now()): n
   if (ms < MIN_TS_MS) return 'must not be before 1970-01-01'
   if (ms > now + MAX_FUTURE_MS) return 'must not be more than a day in the future'
   return ms
+}
+
+const digit = (text: string, i: number) => text.charCodeAt(i) - 48
+
+/** `text[from, from+n)` as a number when those are all ASCII digits, else -1. */
+function digits(text: string, from: number, n: number): number {
+  let v = 0
+  for (let i = from; i < from + n; i++) {
+    const d = digit(text, i)
+    if (d < 0 || d > 9) return -1
+    v = v * 10 + d
+  }
+  return v
+}
+
+/**
+ * The fast path for the form nearly every device sends, `toISOString()`'s own
+ * (`YYYY-MM-DDTHH:MM:SS.sssZ`, years 100–9999, no leap second): its milliseconds, or null for
+ * anything else (the general parser then decides). In that form the text is already the
+ * normalised timestamp, so a batch of readings costs no Date objects or regular expressions.
+ */
+function canonicalMs(text: string): number | null {
+  if (text.length !== 24 || text.charCodeAt(23) !== 90 /* Z */ || text.charCodeAt(10) !== 84 /* T */) return null
+  if (text[4] !== '-' || text[7] !== '-' || text[13] !== ':' || text[16] !== ':' || text[19] !== '.') return null
+  const year = digits(text, 0, 4)
+  const month = digits(text, 5, 2)
+  const day = digits(text, 8, 2)
+  const hour = digits(text, 11, 2)
+  const minute = digits(text, 14, 2)
+  const second = digits(text, 17, 2)
+  const ms = digits(text, 20, 3)
+  // Years below 100 (Date.UTC reads them as 19xx), leap seconds and anything out of range: the general path.
+  if (year < 100 || ms < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return null
+  const leapYear = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+  if (day > (month === 2 && !leapYear ? 28 : DAYS[month - 1]!)) return null
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms)
 }
 
 export interface NormalizeOptions {
@@ -96,6 +139,9 @@ function checkText(v: unknown, field: string, max: number): string {
 
 function checkTimestamp(v: unknown, field: string, now: number): string {
   if (typeof v !== 'string') throw new ReadingError(field, 'must be a string', 'type')
+  // Already in the stored form: the text itself (checked against `now` like any other).
+  const canonical = canonicalMs(v)
+  if (canonical !== null && canonical >= MIN_TS_MS && canonical <= now + MAX_FUTURE_MS) return v
   const ms = parseTimestamp(v, now)
   if (typeof ms === 'string') throw new ReadingError(field, ms, 'format')
   return new Date(ms).toISOString()

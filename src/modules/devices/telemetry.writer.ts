@@ -16,6 +16,7 @@
  * Rows are kept in column arrays rather than objects: no allocation per row beyond the values.
  */
 import type { Database } from '../../db/database.js'
+import { numberArrayLiteral, textArrayLiteral } from '../../db/pg-array.js'
 
 export interface TelemetryRows {
   deviceIds: number[]
@@ -37,12 +38,11 @@ interface Waiter {
   readingCount: number
 }
 
-const rollup = (table: string, unit: 'minute' | 'hour') => `
+/** Folds one statement's buckets (`from`, one row per device, metric and bucket) into a rollup table. */
+const upsert = (table: string, from: string) => `
   ${table}_up as (
     insert into ${table} as r (device_id, metric, bucket, min, max, sum, count, last, last_ts, last_seq)
-    select device_id, metric, date_trunc('${unit}', ts), min(value), max(value), sum(value), count(*),
-           (array_agg(value order by ts desc, seq desc))[1], max(ts), (array_agg(seq order by ts desc, seq desc))[1]
-      from rows group by 1, 2, 3 order by 1, 2, 3
+    select device_id, metric, bucket, min, max, sum, count, last, last_ts, last_seq from ${from}
     on conflict (device_id, metric, bucket) do update set
       min = least(r.min, excluded.min), max = greatest(r.max, excluded.max),
       sum = r.sum + excluded.sum, count = r.count + excluded.count,
@@ -50,12 +50,18 @@ const rollup = (table: string, unit: 'minute' | 'hour') => `
       last_seq = case when (excluded.last_ts, excluded.last_seq) > (r.last_ts, r.last_seq) then excluded.last_seq else r.last_seq end,
       last_ts = greatest(r.last_ts, excluded.last_ts))`
 
-/** $1 device ids, $2 reading index within the statement's readings of that device, $3..$6 the row. */
+/**
+ * $1 device ids, $2 reading index within the statement's readings of that device, $3..$6 the
+ * row; $7 each device once and $8 its reading count in the statement (counted by the writer, so
+ * the rows are read once, straight into `rows`, and not kept and grouped a second time).
+ *
+ * The statement's rows are aggregated once, into minute buckets (`m1`); the hour buckets are
+ * folded from those (a handful of rows per device and metric), not from the rows again, so the
+ * readings are sorted and scanned for one rollup only. `last` is the value with the latest
+ * (ts, seq), in both.
+ */
 export const INSERT_SQL = `
-with input as (
-    select * from unnest($1::int[], $2::int[], $3::text[], $4::float8[], $5::text[], $6::timestamptz[])
-      as t(device_id, rel, metric, value, unit, ts)),
-  counts as (select device_id, max(rel) + 1 as n from input group by device_id),
+with counts as (select * from unnest($7::int[], $8::int[]) as c(device_id, n)),
   locked as materialized (select d.id from devices d where d.id in (select device_id from counts) order by d.id for update),
   bumped as (
     update devices d set telemetry_offset = d.telemetry_offset + c.n
@@ -63,10 +69,19 @@ with input as (
     returning d.id, d.telemetry_offset - c.n as base),
   rows as materialized (
     select i.device_id, b.base + i.rel + 1 as seq, i.metric, i.value, i.unit, i.ts
-      from input i join bumped b on b.id = i.device_id),
+      from unnest($1::int[], $2::int[], $3::text[], $4::float8[], $5::text[], $6::timestamptz[]) as i(device_id, rel, metric, value, unit, ts)
+      join bumped b on b.id = i.device_id),
   ins as (insert into telemetry (device_id, seq, metric, value, unit, ts) select * from rows),
-  ${rollup('telemetry_1m', 'minute')},
-  ${rollup('telemetry_1h', 'hour')}
+  m1 as materialized (
+    select device_id, metric, date_trunc('minute', ts) as bucket, min(value) as min, max(value) as max, sum(value) as sum, count(*) as count,
+           (array_agg(value order by ts desc, seq desc))[1] as last, max(ts) as last_ts, (array_agg(seq order by ts desc, seq desc))[1] as last_seq
+      from rows group by 1, 2, 3),
+  h1 as (
+    select device_id, metric, date_trunc('hour', bucket) as bucket, min(min) as min, max(max) as max, sum(sum) as sum, sum(count)::bigint as count,
+           (array_agg(last order by last_ts desc, last_seq desc))[1] as last, max(last_ts) as last_ts, (array_agg(last_seq order by last_ts desc, last_seq desc))[1] as last_seq
+      from m1 group by 1, 2, 3),
+  ${upsert('telemetry_1m', 'm1')},
+  ${upsert('telemetry_1h', 'h1')}
 select id, base::float8 as base from bumped`
 
 /** SQLSTATE classes that come from the rows themselves (data, integrity, limits) or a deadlock. */
@@ -229,7 +244,18 @@ export class TelemetryWriter {
       for (let i = start; i < w.end; i++) rel[i] = base + rows.readings[i]!
       start = w.end
     }
-    const result = await this.db.query<{ id: number; base: number }>(INSERT_SQL, [rows.deviceIds, rel, rows.metrics, rows.values, rows.units, rows.timestamps])
+    const params = [
+      numberArrayLiteral(rows.deviceIds),
+      numberArrayLiteral(rel),
+      textArrayLiteral(rows.metrics),
+      numberArrayLiteral(rows.values),
+      textArrayLiteral(rows.units),
+      textArrayLiteral(rows.timestamps),
+      numberArrayLiteral([...next.keys()]),
+      numberArrayLiteral([...next.values()]),
+    ]
+    // Prepared once per connection: the statement is parsed and planned once, not per batch.
+    const result = await this.db.query<{ id: number; base: number }>(INSERT_SQL, params, { name: 'telemetry_write' })
     const bases = new Map<number, number>()
     for (const r of result) bases.set(Number(r.id), Number(r.base))
     const out = new Map<Waiter, number | null>()
