@@ -1,6 +1,6 @@
 /**
- * `npx tsx bench/ingest.ts [--seconds=5]`: a standalone ingestion benchmark (the full harness of
- * issue 3 is `npm run bench -- --suites=ingest`). Builds wirehub in this process on a fresh
+ * `npx tsx bench/ingest.ts [--seconds=5]`: a standalone ingestion benchmark (the harness's is
+ * `npm run bench -- --suites=ingest`). Builds wirehub in this process on a fresh
  * PostgreSQL database, then measures readings/s durably stored (row-count delta of `telemetry`)
  * through `POST /api/devices/:id/telemetry` with single readings and batches of 100, against a
  * raw `pg` multi-row INSERT into the same table, and ingest → subscriber latency (a `ws`
@@ -10,62 +10,18 @@
  * Caveat: the HTTP client runs in the same process as the server here, so HTTP figures are a
  * lower bound; the harness in bench/run.ts runs the server in its own process.
  */
-import { rmSync, mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import pg from 'pg'
 import { Pool } from 'undici'
 import WebSocket from 'ws'
-import { buildApp } from '../src/app.js'
-import { loadConfig } from '../src/config/config.js'
-import { freshDatabase, ADMIN_API_KEY, ADMIN_EMAIL, ADMIN_PASSWORD } from '../test/helper.js'
+import { closedLoop, pct, startBenchApp } from './lib/bench-app.js'
 
 const seconds = Number(/--seconds=(\d+)/.exec(process.argv.join(' '))?.[1] ?? 5)
 const log = (s: string) => process.stdout.write(`${s}\n`)
-const teardowns: Array<() => unknown> = []
-const t = { teardown: (fn: () => unknown) => teardowns.push(fn) }
-
-async function closedLoop(ms: number, concurrency: number, one: () => Promise<void>) {
-  const until = performance.now() + ms
-  const t0 = performance.now()
-  let failed = 0
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < until) await one().catch(() => failed++)
-    }),
-  )
-  return { elapsed: (performance.now() - t0) / 1000, failed }
-}
-
-function pct(sorted: number[], p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN
-}
 
 async function main() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'wirehub-bench-'))
-  teardowns.push(() => rmSync(dataDir, { recursive: true, force: true }))
-  const databaseUrl = await freshDatabase(t)
-  const config = loadConfig({
-    env: {
-      PORT: '0', DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', ADMIN_EMAIL, ADMIN_PASSWORD, ADMIN_API_KEY,
-      SOCKET_TOKEN_SECRET: 'bench-secret-bench-secret-bench-secret-0123', DATABASE_POOL_SIZE: '10', WS_CONNECTIONS_PER_MINUTE: '1000',
-    },
-    dotenv: false,
-  })
-  const app = await buildApp(config, { logger: false })
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const addr = app.server.address() as { port: number }
-  const url = `http://127.0.0.1:${addr.port}`
-  config.publicUrl = url
-
-  const admin = { authorization: `Bearer ${ADMIN_API_KEY}` }
-  const user = (await app.inject({ method: 'POST', url: '/api/application/users', headers: admin, payload: { email: 'bench@example.test', with_client_key: true } })).json()
-  const key = user.meta.api_key as string
-  const devices: Array<{ id: number; key: string }> = []
-  for (let i = 0; i < 10; i++) {
-    const d = (await app.inject({ method: 'POST', url: '/api/client/devices', headers: { authorization: `Bearer ${key}` }, payload: { name: `bench${i}` } })).json()
-    devices.push({ id: d.attributes.id, key: d.meta.device_key })
-  }
+  const bench = await startBenchApp({ env: { DATABASE_POOL_SIZE: '10' }, devices: 10 })
+  const { app, url, databaseUrl, devices } = bench
+  const key = bench.clientKey
   const db = new pg.Pool({ connectionString: databaseUrl, max: 8 })
   const count = async () => Number((await db.query('select count(*)::bigint as n from telemetry')).rows[0].n)
   const results: Record<string, number> = {}
@@ -150,8 +106,7 @@ async function main() {
   ws.close()
   await pool.close()
   await db.end()
-  await app.close()
-  for (const fn of teardowns.reverse()) await fn()
+  await bench.close()
 }
 
 main().catch((err) => {

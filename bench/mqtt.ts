@@ -15,16 +15,11 @@
  * Caveat: clients and server share this process (and its core), so the figures are a lower
  * bound and best compared with each other (MQTT vs HTTP of the same run).
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import pg from 'pg'
 import { Pool } from 'undici'
 import WebSocket from 'ws'
-import { buildApp } from '../src/app.js'
-import { loadConfig } from '../src/config/config.js'
-import { freshDatabase, ADMIN_API_KEY, ADMIN_EMAIL, ADMIN_PASSWORD } from '../test/helper.js'
+import { closedLoop, pct, startBenchApp } from './lib/bench-app.js'
 
 const arg = (name: string, def: number) => Number(new RegExp(`--${name}=(\\d+)`).exec(process.argv.join(' '))?.[1] ?? def)
 const quick = process.argv.includes('--quick')
@@ -32,55 +27,19 @@ const seconds = arg('seconds', quick ? 2 : 5)
 const deviceCount = arg('devices', quick ? 100 : 1000)
 const commandCount = arg('commands', quick ? 200 : 1000)
 const log = (s: string) => process.stdout.write(`${s}\n`)
-const teardowns: Array<() => unknown> = []
-const t = { teardown: (fn: () => unknown) => teardowns.push(fn) }
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
-
-function pct(sorted: number[], p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN
-}
-
-async function closedLoop(ms: number, concurrency: number, one: (worker: number) => Promise<void>) {
-  const until = performance.now() + ms
-  const t0 = performance.now()
-  let failed = 0
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, w) => {
-      while (performance.now() < until) await one(w).catch(() => failed++)
-    }),
-  )
-  return { elapsed: (performance.now() - t0) / 1000, failed }
-}
 
 const reading = () => ({ temperature: { value: 20 + Math.random(), unit: '°C' } })
 const bodyOf = (batch: number) => (batch === 1 ? JSON.stringify({ telemetry: reading() }) : JSON.stringify({ readings: Array.from({ length: batch }, () => ({ telemetry: reading() })) }))
 
 async function main() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'wirehub-bench-'))
-  teardowns.push(() => rmSync(dataDir, { recursive: true, force: true }))
-  const databaseUrl = await freshDatabase(t)
-  const config = loadConfig({
-    env: {
-      PORT: '0', DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', ADMIN_EMAIL, ADMIN_PASSWORD, ADMIN_API_KEY,
-      SOCKET_TOKEN_SECRET: 'bench-secret-bench-secret-bench-secret-0123', DATABASE_POOL_SIZE: '10', WS_CONNECTIONS_PER_MINUTE: '1000',
-      RATE_LIMIT_MAX: '10000000', MQTT_ENABLED: 'true', MQTT_PORT: '0', MQTT_MESSAGES_PER_SECOND: '1000000', ALLOWED_ORIGINS: '*',
-    },
-    dotenv: false,
+  const bench = await startBenchApp({
+    env: { DATABASE_POOL_SIZE: '10', MQTT_ENABLED: 'true', MQTT_PORT: '0', MQTT_MESSAGES_PER_SECOND: '1000000' },
+    devices: Math.max(10, deviceCount),
   })
-  const app = await buildApp(config, { logger: false })
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
-  config.publicUrl = url
+  const { app, url, databaseUrl, devices } = bench
+  const key = bench.clientKey
   const mqttUrl = `mqtt://127.0.0.1:${app.mqtt.port}`
-
-  const admin = { authorization: `Bearer ${ADMIN_API_KEY}` }
-  const user = (await app.inject({ method: 'POST', url: '/api/application/users', headers: admin, payload: { email: 'bench@example.test', with_client_key: true } })).json()
-  const key = user.meta.api_key as string
-  const devices: Array<{ id: number; key: string }> = []
-  for (let i = 0; i < Math.max(10, deviceCount); i++) {
-    const d = (await app.inject({ method: 'POST', url: '/api/client/devices', headers: { authorization: `Bearer ${key}` }, payload: { name: `bench${i}` } })).json()
-    devices.push({ id: d.attributes.id, key: d.meta.device_key })
-  }
   const db = new pg.Pool({ connectionString: databaseUrl, max: 4 })
   const count = async () => Number((await db.query('select count(*)::bigint as n from telemetry')).rows[0].n)
   const connect = (d: { id: number; key: string }) =>
@@ -188,8 +147,7 @@ async function main() {
   await pool.close()
   await Promise.all(clients.map((c) => c.endAsync()))
   await db.end()
-  await app.close()
-  for (const fn of teardowns.reverse()) await fn()
+  await bench.close()
 }
 
 main().catch((err) => {

@@ -13,16 +13,11 @@
  * Batched ingestion into the partitioned table against raw pg is `bench/ingest.ts` (and the
  * harness's ingest suite). Not a test: numbers depend on the machine and its load.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import WebSocket from 'ws'
-import { buildApp } from '../src/app.js'
-import { loadConfig } from '../src/config/config.js'
 import { telemetryBuckets } from '../src/modules/devices/telemetry.history.js'
 import { emptyRows } from '../src/modules/devices/telemetry.writer.js'
 import { partitionName } from '../src/modules/devices/telemetry.retention.js'
-import { freshDatabase, ADMIN_API_KEY, ADMIN_EMAIL, ADMIN_PASSWORD } from '../test/helper.js'
+import { pct as pctSorted, startBenchApp, type BenchApp } from './lib/bench-app.js'
 
 const arg = (name: string, def: number) => Number(new RegExp(`--${name}=(\\d+)`).exec(process.argv.join(' '))?.[1] ?? def)
 const DAYS = arg('days', 30)
@@ -31,38 +26,15 @@ const HISTORY = arg('history', 1000)
 const RUNS = arg('runs', 50)
 const DAY = 86_400_000
 const log = (s: string) => process.stdout.write(`${s}\n`)
-const teardowns: Array<() => unknown> = []
-const t = { teardown: (fn: () => unknown) => teardowns.push(fn) }
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN
-}
+const pct = (xs: number[], p: number) => pctSorted([...xs].sort((a, b) => a - b), p)
+let bench: BenchApp | null = null
 const ms = (x: number) => `${x.toFixed(1)} ms`
 
 async function main() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'wirehub-bench-'))
-  teardowns.push(() => rmSync(dataDir, { recursive: true, force: true }))
-  const databaseUrl = await freshDatabase(t)
-  const config = loadConfig({
-    env: {
-      PORT: '0', DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', ADMIN_EMAIL, ADMIN_PASSWORD, ADMIN_API_KEY,
-      SOCKET_TOKEN_SECRET: 'bench-secret-bench-secret-bench-secret-0123', WS_CONNECTIONS_PER_MINUTE: '1000', ALLOWED_ORIGINS: '*',
-      TELEMETRY_RETENTION: String(DAYS + 5), RATE_LIMIT_MAX: '10000000',
-    },
-    dotenv: false,
-  })
-  const app = await buildApp(config, { logger: false })
-  teardowns.push(() => app.close())
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
-  config.publicUrl = url
-  const admin = { authorization: `Bearer ${ADMIN_API_KEY}` }
-  const user = (await app.inject({ method: 'POST', url: '/api/application/users', headers: admin, payload: { email: 'bench@example.test', with_client_key: true } })).json()
-  const key = user.meta.api_key as string
-  const mk = async (name: string) => {
-    const d = (await app.inject({ method: 'POST', url: '/api/client/devices', headers: { authorization: `Bearer ${key}` }, payload: { name } })).json()
-    return { id: d.attributes.id as number, key: d.meta.device_key as string }
-  }
+  bench = await startBenchApp({ env: { TELEMETRY_RETENTION: String(DAYS + 5) } })
+  const { app, url } = bench
+  const key = bench.clientKey
+  const mk = bench.createDevice
   const db = app.db
 
   // ---------------------------------------------------------------- history at 1-hour buckets
@@ -200,6 +172,6 @@ main()
     process.exitCode = 1
   })
   .finally(async () => {
-    for (const fn of teardowns.reverse()) await fn()
+    await bench?.close()
     process.exit()
   })
