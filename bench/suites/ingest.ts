@@ -25,6 +25,8 @@ export interface IngestRun {
   stored: number
   readingsPerSec: number
   serverCpuUsPerReading: number | null
+  /** wirehub's utime+stime over the run (null: raw pg). */
+  serverCpuMs: number | null
   errors: string[]
 }
 
@@ -75,7 +77,7 @@ async function viaWirehub(target: Target, db: pg.Pool, batch: number, concurrenc
   const cpu = cpuMs(target.pid) - cpu0
   await pool.close()
   const stored = (await countRows(db)) - before
-  return { label: `wirehub HTTP, batch ${batch}`, batch, concurrency, seconds: r.elapsed, requests: r.requests, failed: r.failed, stored, readingsPerSec: Math.round(stored / r.elapsed), serverCpuUsPerReading: stored ? Math.round((cpu * 1000) / stored) : null, errors }
+  return { label: `wirehub HTTP, batch ${batch}`, batch, concurrency, seconds: r.elapsed, requests: r.requests, failed: r.failed, stored, readingsPerSec: Math.round(stored / r.elapsed), serverCpuUsPerReading: stored ? Math.round((cpu * 1000) / stored) : null, serverCpuMs: cpu, errors }
 }
 
 async function viaPg(db: pg.Pool, deviceIds: number[], batch: number, concurrency: number, ms: number): Promise<IngestRun> {
@@ -96,7 +98,30 @@ async function viaPg(db: pg.Pool, deviceIds: number[], batch: number, concurrenc
     return true
   }, errors)
   const stored = (await countRows(db)) - before
-  return { label: `raw pg INSERT, ${batch} row(s)`, batch, concurrency, seconds: r.elapsed, requests: r.requests, failed: r.failed, stored, readingsPerSec: Math.round(stored / r.elapsed), serverCpuUsPerReading: null, errors }
+  return { label: `raw pg INSERT, ${batch} row(s)`, batch, concurrency, seconds: r.elapsed, requests: r.requests, failed: r.failed, stored, readingsPerSec: Math.round(stored / r.elapsed), serverCpuUsPerReading: null, serverCpuMs: null, errors }
+}
+
+/** Windows per path, taken in turns (wirehub, raw pg, wirehub, …). */
+const SLICES = 3
+
+/** One run from the slices of one path: totals, and the rate over their summed time. */
+function combine(runs: IngestRun[]): IngestRun {
+  const first = runs[0]!
+  const sum = (f: (r: IngestRun) => number) => runs.reduce((n, r) => n + f(r), 0)
+  const seconds = sum((r) => r.seconds)
+  const stored = sum((r) => r.stored)
+  const cpuMs = first.serverCpuMs === null ? null : sum((r) => r.serverCpuMs ?? 0)
+  return {
+    ...first,
+    seconds,
+    requests: sum((r) => r.requests),
+    failed: sum((r) => r.failed),
+    stored,
+    readingsPerSec: Math.round(stored / seconds),
+    serverCpuUsPerReading: cpuMs === null || !stored ? null : Math.round((cpuMs * 1000) / stored),
+    serverCpuMs: cpuMs,
+    errors: runs.flatMap((r) => r.errors).slice(0, 3),
+  }
 }
 
 export async function runIngest(ctx: WirehubContext, lg: LoadGen, opts: { quick: boolean; log: (s: string) => void }): Promise<IngestResult> {
@@ -107,10 +132,19 @@ export async function runIngest(ctx: WirehubContext, lg: LoadGen, opts: { quick:
   try {
     const ids = target.devices(10).map((d) => d.id)
     for (const [batch, conc] of [[1, 32], [100, 8]] as const) {
-      const w = await viaWirehub(target, db, batch, conc, ms)
-      opts.log(`  ingest ${w.label}: ${w.readingsPerSec} readings/s stored (${w.requests} ok, ${w.failed} failed)${w.errors.length ? ` ${w.errors.join(' | ')}` : ''}`)
-      const p = await viaPg(db, ids, batch, conc, ms)
-      opts.log(`  ingest ${p.label}: ${p.readingsPerSec} readings/s stored`)
+      // wirehub and raw pg take turns in SLICES windows each, so a change in the machine's load
+      // during the run weighs on both sides alike (on a shared machine raw pg alone moved by 2×
+      // between consecutive 6-second windows).
+      const ws: IngestRun[] = []
+      const ps: IngestRun[] = []
+      for (let k = 0; k < SLICES; k++) {
+        ws.push(await viaWirehub(target, db, batch, conc, ms / SLICES))
+        ps.push(await viaPg(db, ids, batch, conc, ms / SLICES))
+      }
+      const w = combine(ws)
+      const p = combine(ps)
+      opts.log(`  ingest ${w.label}: ${w.readingsPerSec} readings/s stored (${w.requests} ok, ${w.failed} failed; slices ${ws.map((r) => r.readingsPerSec).join(', ')})${w.errors.length ? ` ${w.errors.join(' | ')}` : ''}`)
+      opts.log(`  ingest ${p.label}: ${p.readingsPerSec} readings/s stored (slices ${ps.map((r) => r.readingsPerSec).join(', ')})`)
       result.runs.push(w, p)
       await sleep(500)
     }
