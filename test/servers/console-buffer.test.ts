@@ -1,8 +1,9 @@
 /** The pure console pieces: ring buffer, line splitter, Wings output throttle, permissions. */
+import { spawn } from 'node:child_process'
 import t from 'tap'
 import { LineSplitter, MAX_LINE_CHARS, OutputThrottle, RingBuffer, daemonLine } from '../../src/modules/servers/console-buffer.js'
 import { has, normaliseSubuserPermissions, permissionsFor } from '../../src/modules/servers/permissions.js'
-import { parseStat, treeOf } from '../../src/modules/servers/process-stats.js'
+import { TreeSampler, parseStat, treeOf } from '../../src/modules/servers/process-stats.js'
 
 t.test('ring buffer keeps the last N lines, oldest first', async (t) => {
   const r = new RingBuffer(3)
@@ -66,4 +67,19 @@ t.test('process stats: /proc parsing and tree walk', async (t) => {
   ]
   t.same(treeOf(10, all).map((p) => p.pid), [10, 11, 12])
   t.same(treeOf(99, all), [])
+})
+
+t.test('process stats: a real tree is sampled by walking down from its root (not a scan of every process)', async (t) => {
+  // sh → sleep, sh → sh → sleep: four processes, two levels below the root.
+  const child = spawn('/bin/sh', ['-c', 'sleep 30 & /bin/sh -c "sleep 30 & wait" & wait'], { stdio: 'ignore', detached: true })
+  t.teardown(() => process.kill(-child.pid!, 'SIGKILL'))
+  const sampler = new TreeSampler(child.pid!)
+  let s = await sampler.sample()
+  for (let i = 0; i < 100 && s.processes < 4; i++) {
+    await new Promise((r) => setTimeout(r, 20))
+    s = await sampler.sample()
+  }
+  t.equal(s.processes, 4, 'the root and its three descendants')
+  t.ok(s.memoryBytes > 0, 'their memory')
+  t.equal((await new TreeSampler(2 ** 22 + 1).sample()).processes, 0, 'no such process: an empty tree')
 })

@@ -25,18 +25,24 @@ export interface HolderRecord {
 
 export type Intent = 'stop' | 'kill' | 'oom' | 'shutdown'
 
-/** Start time of a process in clock ticks since boot, or null when it does not exist. */
+/**
+ * Start time of a process in clock ticks since boot, or null when it does not exist. Any other
+ * failure to read (too many open files, …) throws: "cannot tell" must never pass for "ended",
+ * or a running game would be reported as crashed and lose its run folder.
+ */
 export async function startTicksOf(pid: number): Promise<number | null> {
+  let text: string
   try {
-    const text = await readFile(`/proc/${pid}/stat`, 'latin1')
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ')
-    if (f[0] === 'Z' || f[0] === 'X') return null // ended; only its parent has not reaped it yet
-    // After "(comm) " the state is field 0, so starttime (field 22 of the line) is index 19.
-    const v = Number(f[19])
-    return Number.isFinite(v) ? v : null
-  } catch {
-    return null
+    text = await readFile(`/proc/${pid}/stat`, 'latin1')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH') return null
+    throw err
   }
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ')
+  if (f[0] === 'Z' || f[0] === 'X') return null // ended; only its parent has not reaped it yet
+  // After "(comm) " the state is field 0, so starttime (field 22 of the line) is index 19.
+  const v = Number(f[19])
+  return Number.isFinite(v) ? v : null
 }
 
 async function readText(file: string): Promise<string | null> {
@@ -81,7 +87,7 @@ export class Holder {
     const args = [o.runDir, o.logFile, String(o.lastSeq), String(o.logBytes), String(o.maxBytes), String(o.keep), o.cgroupProcs.length ? o.cgroupProcs.join(':') : '-', '--', ...o.argv]
     // The holder writes the log itself: wirehub holds none of its stdio, so it can go away.
     const pid = await o.spawner.spawn({ args, cwd: o.cwd, env: o.env })
-    const record: HolderRecord = { pid, startTicks: (await startTicksOf(pid)) ?? -1, startedAt: Date.now() }
+    const record: HolderRecord = { pid, startTicks: (await startTicksOf(pid).catch(() => null)) ?? -1, startedAt: Date.now() }
     await writeFile(join(o.runDir, 'holder.json.tmp'), JSON.stringify(record))
     await rename(join(o.runDir, 'holder.json.tmp'), join(o.runDir, 'holder.json'))
     return { holder, record }
@@ -98,10 +104,22 @@ export class Holder {
     }
   }
 
-  /** Whether the recorded holder process still lives (same pid AND same start time). */
+  /** Whether the recorded holder process still lives (same pid AND same start time); throws when /proc cannot be read. */
   static async alive(record: HolderRecord): Promise<boolean> {
     const ticks = await startTicksOf(record.pid)
     return ticks !== null && (record.startTicks < 0 || ticks === record.startTicks)
+  }
+
+  /** `alive`, tried again for a moment while /proc cannot be read (that is "unknown", not "ended"). */
+  static async aliveRetrying(record: HolderRecord): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await Holder.alive(record)
+      } catch (err) {
+        if (attempt >= 20) throw err
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    }
   }
 
   /** The pid of the game (or of its sandbox), once the holder has started it. */

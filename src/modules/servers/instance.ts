@@ -174,7 +174,7 @@ export class Instance {
     const holder = new Holder(this.runDir)
     const record = await holder.record()
     if (!record) return
-    if (await Holder.alive(record)) {
+    if (await Holder.aliveRetrying(record)) {
       this.logger.info({ pid: record.pid }, 'game server still running: re-attached')
       this.intent = await holder.intent()
       await this.attach(holder, record, this.intent === 'stop' || this.intent === 'shutdown' ? 'stopping' : 'running')
@@ -274,6 +274,7 @@ export class Instance {
       void this.feed.poke()
       const holder = this.holder
       const code = await holder.exitCode()
+      // alive() throws when /proc cannot be read: the next tick tries again.
       if (code !== null || !(await Holder.alive(this.record!))) return void (await this.finish(code))
       if (!this.stats.tracking) {
         this.gamePid = await holder.gamePid()

@@ -46,6 +46,31 @@ export function parseStat(text: string): ProcEntry | null {
   return { pid, ppid, ticks, rssPages }
 }
 
+/** Reads at most this many /proc files at once: a burst of one open file per process on the
+ * machine, per server, ran into the file-descriptor limit with 100 servers on a busy host. */
+const READ_CONCURRENCY = 32
+
+async function statOf(pid: number | string): Promise<ProcEntry | null> {
+  try {
+    return parseStat(await readFile(`/proc/${pid}/stat`, 'latin1'))
+  } catch {
+    return null // the process exited meanwhile
+  }
+}
+
+async function mapLimited<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i]!)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, items.length) }, worker))
+  return out
+}
+
 async function readAllStats(): Promise<ProcEntry[]> {
   let names: string[]
   try {
@@ -54,18 +79,40 @@ async function readAllStats(): Promise<ProcEntry[]> {
     return []
   }
   const pids = names.filter((n) => n.charCodeAt(0) >= 48 && n.charCodeAt(0) <= 57)
-  const out: ProcEntry[] = []
-  await Promise.all(
-    pids.map(async (p) => {
-      try {
-        const e = parseStat(await readFile(`/proc/${p}/stat`, 'latin1'))
-        if (e) out.push(e)
-      } catch {
-        /* the process exited between readdir and read */
-      }
-    }),
+  return (await mapLimited(pids, statOf)).filter((e): e is ProcEntry => e !== null)
+}
+
+/** Whether the kernel lists children per task (CONFIG_PROC_CHILDREN, on in common kernels). */
+let childrenFiles: boolean | null = null
+async function hasChildrenFiles(): Promise<boolean> {
+  childrenFiles ??= await readFile(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').then(
+    () => true,
+    () => false,
   )
-  return out
+  return childrenFiles
+}
+
+/** Children of a process (of every one of its threads: any thread may fork). */
+async function childrenOf(pid: number): Promise<number[]> {
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[])
+  const lists = await mapLimited(tasks, (tid) => readFile(`/proc/${pid}/task/${tid}/children`, 'utf8').catch(() => ''))
+  return lists.flatMap((l) => l.split(' ').filter(Boolean).map(Number))
+}
+
+/**
+ * The root and its descendants, read by walking down from the root (a handful of files per
+ * server) where the kernel lists children, otherwise from a scan of every process.
+ */
+async function readTree(rootPid: number): Promise<ProcEntry[]> {
+  if (!(await hasChildrenFiles())) return treeOf(rootPid, await readAllStats())
+  const tree: ProcEntry[] = []
+  let level = [rootPid]
+  while (level.length > 0 && tree.length < 10_000) {
+    const entries = (await mapLimited(level, statOf)).filter((e): e is ProcEntry => e !== null)
+    tree.push(...entries)
+    level = (await mapLimited(entries, (e) => childrenOf(e.pid))).flat()
+  }
+  return tree
 }
 
 /** The root and every descendant, from a full process list. */
@@ -99,7 +146,7 @@ export class TreeSampler {
   constructor(private readonly rootPid: number) {}
 
   async sample(now = Date.now()): Promise<TreeSample> {
-    const tree = treeOf(this.rootPid, await readAllStats())
+    const tree = await readTree(this.rootPid)
     let rss = 0
     let ticks = 0
     for (const e of tree) {
