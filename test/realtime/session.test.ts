@@ -141,6 +141,10 @@ t.test('auth deadline, token repeats, revocation and the pending budget', async 
   a.ws.send(JSON.stringify({ exp: 0.6 }))
   await until(() => a.messages.length === 1, 'authenticated')
   t.equal(r.index.admit('127.0.0.1'), null, 'an authenticated socket leaves the unauthenticated budget')
+  t.equal(r.index.openOf('test'), 2, 'open sockets of the family')
+  t.equal(r.index.openOf('test', '127.0.0.1'), 2, 'open sockets of the family from the address')
+  t.equal(r.index.authenticatedOf('test'), 1, 'authenticated sockets of the family')
+  t.equal(r.index.userCount(7, 'test'), 1, "the user's authenticated sockets")
   await until(() => events.filter((e) => e === 'expired').length >= 2, 'expired twice')
   t.ok(events.indexOf('expiring') < events.indexOf('expired'), 'warned before expiry')
   a.ws.send('{}')
@@ -154,5 +158,47 @@ t.test('auth deadline, token repeats, revocation and the pending budget', async 
   b.ws.close()
   await b.closed
   t.equal(r.index.size, 0, 'nothing left in the index')
+  t.same([r.index.openOf('test'), r.index.openOf('test', '127.0.0.1'), r.index.authenticatedOf('test'), r.index.userCount(7, 'test')], [0, 0, 0, 0], 'no count left behind')
   t.equal(r.index.stats.disconnects.get(`test|${CLOSE.REVOKED.code}`), 1, 'disconnects counted by code')
+})
+
+t.test('subscriptions pause while expired; failed auths; sockets per resource', async (t) => {
+  const r = await rig(t, family({ authTimeoutSec: 5, messagesPerSecond: 50, burst: 50, maxAuthFailures: 2, maxPerResource: 1 }), (s) => {
+    s.serve('thing:1')
+    return {
+      message(v) {
+        const m = v as { exp?: number; bad?: boolean }
+        if (m.bad) return void (s.send('{"refused":true}'), s.authFailed('invalid_token'))
+        const now = Date.now() / 1000
+        if (!s.authenticated({ userId: 1, cred: 'k:1', iat: now - 100, exp: now + (m.exp ?? 60) })) return
+        s.subscribe('topic:a')
+        s.send('{"ok":true}')
+      },
+    }
+  })
+  r.hub.registerCodec('raw', { encode: (p) => JSON.stringify(p) })
+  const a = await r.client()
+  a.ws.send(JSON.stringify({ exp: 0.5 }))
+  await until(() => a.messages.length === 1, 'authenticated')
+  r.hub.publish({ topics: ['topic:a'], codec: 'raw', payload: { n: 1 }, lane: 'reliable' })
+  await until(() => a.messages.some((m) => m.n === 1), 'delivered while valid')
+  await until(() => a.session.expired, 'expired')
+  t.equal(r.hub.topicCount, 0, 'paused: the hub holds no subscription of the expired session')
+  r.hub.publish({ topics: ['topic:a'], codec: 'raw', payload: { n: 2 }, lane: 'reliable' })
+  a.ws.send(JSON.stringify({ exp: 60 }))
+  await until(() => a.messages.filter((m) => m.ok).length === 2, 're-authenticated')
+  r.hub.publish({ topics: ['topic:a'], codec: 'raw', payload: { n: 3 }, lane: 'reliable' })
+  await until(() => a.messages.some((m) => m.n === 3), 'resumed on renewal')
+  t.notOk(a.messages.some((m) => m.n === 2), 'nothing delivered while expired')
+  t.equal(r.hub.topicCount, 1, 'one subscription again, not two')
+
+  const full = await r.client()
+  full.ws.send('{}')
+  t.equal(await full.closed, CLOSE.TOO_MANY_CONNECTIONS.code, 'maxPerResource: the second authenticated socket on the resource is closed 4009')
+
+  const guess = await r.client()
+  guess.ws.send('{"bad":true}')
+  guess.ws.send('{"bad":true}')
+  t.equal(await guess.closed, CLOSE.AUTH_FAILED.code, 'maxAuthFailures: 4003')
+  t.equal(guess.messages.length, 2, 'each failure answered before the close')
 })

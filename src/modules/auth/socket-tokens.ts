@@ -9,6 +9,10 @@
  * fast-jwt's signer (option merging, header JSON and an HMAC key built from the string secret on
  * each call) measured ~10 µs per token against ~3.5 µs for a fixed header and an HMAC KeyObject
  * made once. The tokens are ordinary HS256 JWTs that fast-jwt verifies.
+ *
+ * Console tokens' issue times are also kept to the millisecond for one token lifetime
+ * (`issuedAtMs`): the claims carry seconds, and Wings' denylist refuses a token issued before
+ * the user's access last changed, which can be within the same second.
  */
 import { createHmac, createSecretKey, randomUUID } from 'node:crypto'
 import type { JWT } from '@fastify/jwt'
@@ -51,6 +55,16 @@ export function hs256Signer(secret: string): (claims: object) => string {
 }
 
 export function createSocketTokens(jwt: JWT, signJwt: (claims: object) => string, ttlSec: number) {
+  /** jti → issue time in ms, in issue order (so the expired ones are always at the front). */
+  const issued = new Map<string, number>()
+  function remember(jti: string, atMs: number): void {
+    const cutoff = atMs - ttlSec * 1000 - 60_000
+    for (const [old, at] of issued) {
+      if (at >= cutoff) break
+      issued.delete(old)
+    }
+    issued.set(jti, atMs)
+  }
   return {
     ttlSec,
     sign(input: {
@@ -61,7 +75,8 @@ export function createSocketTokens(jwt: JWT, signJwt: (claims: object) => string
       cred: string
       serverUuid?: string
     }): string {
-      const now = Math.floor(Date.now() / 1000)
+      const nowMs = Date.now()
+      const now = Math.floor(nowMs / 1000)
       const claims: SocketTokenClaims = {
         iss: TOKEN_ISSUER,
         aud: TOKEN_AUDIENCE,
@@ -76,7 +91,13 @@ export function createSocketTokens(jwt: JWT, signJwt: (claims: object) => string
         cred: input.cred,
         ...(input.serverUuid ? { server_uuid: input.serverUuid } : {}),
       }
+      if (input.scope === 'console') remember(claims.jti, nowMs)
       return signJwt(claims)
+    },
+
+    /** When this instance signed the token, to the millisecond (else its `iat`). */
+    issuedAtMs(claims: SocketTokenClaims): number {
+      return issued.get(claims.jti) ?? claims.iat * 1000
     },
 
     verify(token: unknown, scope: TokenScope): VerifyResult {

@@ -8,7 +8,7 @@
 import fp from 'fastify-plugin'
 import { CLOSE } from '../realtime/close-codes.js'
 import { ChannelRegistry } from './channels.registry.js'
-import { channelCredentialsRoutes, channelSocketRoutes } from './channels.routes.js'
+import { CHANNELS_KIND, channelCredentialsRoutes, channelSocketRoutes } from './channels.routes.js'
 import type { ChannelDeps } from './channel-socket.js'
 import type { DevicesModule } from '../devices/devices.plugin.js'
 import type { AlertsModule } from '../alerts/alerts.plugin.js'
@@ -33,11 +33,11 @@ export default fp(
     const { alerts, rules } = app.alerts
     const sampler = new SystemStatusSampler(cfg.DATA_DIR, () => app.hub.connections.size)
     const system = createSystemStatusPublisher({ hub: app.hub, sampler, log })
-    const registry = new ChannelRegistry({
-      maxTotal: cfg.WS_MAX_CONNECTIONS,
-      maxPerUser: cfg.WS_MAX_CONNECTIONS_PER_USER,
-      perMinute: cfg.WS_CONNECTIONS_PER_MINUTE,
-    })
+    const index = app.sockets.index
+    const registry = new ChannelRegistry(
+      { maxTotal: cfg.WS_MAX_CONNECTIONS, maxPerUser: cfg.WS_MAX_CONNECTIONS_PER_USER, perMinute: cfg.WS_CONNECTIONS_PER_MINUTE },
+      { total: () => index.authenticatedOf(CHANNELS_KIND), ofUser: (userId) => index.userCount(userId, CHANNELS_KIND) },
+    )
     app.decorate('iot', { directory, status, devices, writer, ingest, alerts, rules, system, registry })
 
     // Users seen at socket auth, briefly: a reconnect storm must not be one query per socket.
@@ -48,7 +48,6 @@ export default fp(
     app.events.on('user.deleted', ({ user }) => users.delete(user.id))
 
     const deps: ChannelDeps = {
-      hub: app.hub,
       tokens: app.socketTokens,
       directory,
       stream: app.devices.stream,

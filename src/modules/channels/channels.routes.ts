@@ -8,7 +8,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { CLIENT_SECURITY, withErrors } from '../../lib/envelope.js'
 import { credentialRef } from '../auth/principal.js'
-import { ChannelSocket, type ChannelDeps } from './channel-socket.js'
+import { ChannelSocket, MAX_AUTH_FAILURES, type ChannelDeps } from './channel-socket.js'
 import type { ChannelName } from './channels.topics.js'
 
 const Credentials = Type.Object({
@@ -40,11 +40,17 @@ const ROUTES: Array<[string, ChannelName | null]> = [
   ['/ws/commands', 'commands'],
 ]
 
+/** The family's connection kind (metrics label, the session index's counts). */
+export const CHANNELS_KIND = 'channels'
+
 export const channelSocketRoutes: FastifyPluginAsync<{ deps: ChannelDeps }> = async (app, { deps }) => {
   const cfg = app.config
   const family = {
-    kind: 'channels',
-    limits: { maxMessageBytes: cfg.WS_MAX_MESSAGE_BYTES, messagesPerSecond: cfg.WS_MESSAGES_PER_SECOND, burst: cfg.WS_MESSAGES_PER_SECOND, authTimeoutSec: cfg.CHANNEL_AUTH_TIMEOUT },
+    kind: CHANNELS_KIND,
+    limits: {
+      maxMessageBytes: cfg.WS_MAX_MESSAGE_BYTES, messagesPerSecond: cfg.WS_MESSAGES_PER_SECOND, burst: cfg.WS_MESSAGES_PER_SECOND,
+      authTimeoutSec: cfg.CHANNEL_AUTH_TIMEOUT, maxAuthFailures: MAX_AUTH_FAILURES,
+    },
   }
   for (const [path, only] of ROUTES) {
     app.sockets.route(path, family, () => ({ userId: null as number | null }), (session) => new ChannelSocket(session, deps, only))

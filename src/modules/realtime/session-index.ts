@@ -7,7 +7,9 @@
  * periodic sweep that bounds how long a revocation missed during a broker outage survives).
  *
  * It also holds the socket counters behind /metrics (messages in, auth failures, rate limits,
- * disconnects by close code) so they count on every family alike.
+ * disconnects by close code) so they count on every family alike, and the counts the families'
+ * connection limits read (open per family and address, authenticated per family, user and
+ * resource), kept as sessions come and go so no limit scans or keeps a copy of its own.
  */
 import { CLOSE, type CloseCode } from './close-codes.js'
 import type { Session } from './session.js'
@@ -46,6 +48,12 @@ function bump(map: Map<string, number>, key: string): void {
   map.set(key, (map.get(key) ?? 0) + 1)
 }
 
+function count(map: Map<string, number>, key: string, by: 1 | -1): void {
+  const n = (map.get(key) ?? 0) + by
+  if (n <= 0) map.delete(key)
+  else map.set(key, n)
+}
+
 function addTo<K>(map: Map<K, Set<Session>>, key: K, s: Session): void {
   let set = map.get(key)
   if (!set) map.set(key, (set = new Set()))
@@ -69,6 +77,10 @@ export class SessionIndex {
   private readonly byCred = new Map<string, Set<Session>>()
   private readonly byResource = new Map<string, Set<Session>>()
   private pendingCount = 0
+  /** Open sessions by family, and by `family|address`. */
+  private readonly openCount = new Map<string, number>()
+  /** Authenticated (bound) sessions by family. */
+  private readonly boundCount = new Map<string, number>()
 
   constructor(private readonly limits: PendingLimits) {}
 
@@ -91,9 +103,35 @@ export class SessionIndex {
     return this.all.size
   }
 
+  /** Open sessions of a family (from one address when `ip` is given). */
+  openOf(kind: string, ip?: string): number {
+    return this.openCount.get(ip === undefined ? kind : `${kind}|${ip}`) ?? 0
+  }
+
+  /** Sessions of a family that authenticated (since their first successful auth). */
+  authenticatedOf(kind: string): number {
+    return this.boundCount.get(kind) ?? 0
+  }
+
+  /** Authenticated sessions of a family for one user. */
+  userCount(userId: number, kind: string): number {
+    let n = 0
+    for (const s of this.byUser.get(userId) ?? EMPTY) if (s.family.kind === kind) n++
+    return n
+  }
+
+  /** Authenticated, open sessions of a family on one resource (e.g. a server's consoles). */
+  resourceCount(resource: string, kind: string): number {
+    let n = 0
+    for (const s of this.byResource.get(resource) ?? EMPTY) if (s.family.kind === kind && s.state !== 'pending' && !s.closed) n++
+    return n
+  }
+
   add(s: Session): void {
     this.all.add(s)
     this.kinds.add(s.family.kind)
+    count(this.openCount, s.family.kind, 1)
+    count(this.openCount, `${s.family.kind}|${s.ip}`, 1)
     if (s.state === 'pending' && s.family.limits.authTimeoutSec > 0) {
       addTo(this.pendingByIp, s.ip, s)
       this.pendingCount++
@@ -103,6 +141,7 @@ export class SessionIndex {
   /** A (re-)authenticated session: leaves the pending budget, indexed by user and credential. */
   bind(s: Session, userId: number, cred: string | null): void {
     this.unpend(s)
+    if (s.userId === null) count(this.boundCount, s.family.kind, 1)
     if (s.userId !== null && s.userId !== userId) removeFrom(this.byUser, s.userId, s)
     if (s.cred !== null && s.cred !== cred) removeFrom(this.byCred, s.cred, s)
     s.userId = userId
@@ -120,13 +159,15 @@ export class SessionIndex {
   remove(s: Session, code: number): void {
     if (!this.all.delete(s)) return
     this.unpend(s)
+    count(this.openCount, s.family.kind, -1)
+    count(this.openCount, `${s.family.kind}|${s.ip}`, -1)
+    if (s.userId !== null) count(this.boundCount, s.family.kind, -1)
     if (s.userId !== null) removeFrom(this.byUser, s.userId, s)
     if (s.cred !== null) removeFrom(this.byCred, s.cred, s)
     if (s.resource !== null) removeFrom(this.byResource, s.resource, s)
     this.stats.disconnect(s.family.kind, code)
   }
 
-  /** Sessions of a kind on one resource (e.g. authenticated consoles of a server). */
   onResource(resource: string): ReadonlySet<Session> {
     return this.byResource.get(resource) ?? EMPTY
   }

@@ -13,10 +13,13 @@
  *
  * Token timers (socket-support.ts) call the adapter's `expiring`/`expired` at
  * min(60 s, TTL/2) before expiry and every 30 s while the condition holds; while expired the
- * session's `expired` is true and adapters refuse events in their own error shape.
+ * session's `expired` is true, its hub subscriptions (taken through `subscribe`) are paused
+ * until the renewing `authenticated`, and adapters refuse events in their own error shape.
+ * Failed auths past the family's `maxAuthFailures` close an unauthenticated socket (4003).
  *
  * A protocol adapter only decodes, authenticates (then calls `authenticated`) and handles its
- * own messages; the index (session-index.ts) finds sessions by user, credential and resource.
+ * own messages; the index (session-index.ts) finds sessions by user, credential and resource and
+ * counts them for the families' connection limits.
  */
 import type { FastifyBaseLogger } from 'fastify'
 import type { WebSocket } from 'ws'
@@ -26,6 +29,8 @@ import type { Hub } from './hub.js'
 import { frameBuffer, parseText, TokenTimers, type ParseError, type TokenTimerTarget } from './socket-support.js'
 import { TokenBucket } from './token-bucket.js'
 import type { SessionIndex } from './session-index.js'
+import { SessionSubscriptions, type SessionSubscription } from './session-subscriptions.js'
+import type { SubscribeOptions } from './subscription.js'
 
 /** Inbound messages waiting behind a slow (database) step before the socket is closed (4029). */
 export const MAX_QUEUE = 256
@@ -40,6 +45,10 @@ export interface FamilyLimits {
   burst: number
   /** Seconds a socket may stay unauthenticated (0: it is authenticated at admission). */
   authTimeoutSec: number
+  /** Failed auths after which an unauthenticated socket is closed with 4003 (absent: never). */
+  maxAuthFailures?: number
+  /** Authenticated sockets at once on one resource (`serve`), e.g. consoles per server: 4009 past it. */
+  maxPerResource?: number
 }
 
 export interface Family {
@@ -85,6 +94,9 @@ export interface Grant {
   exp?: number
 }
 
+/** Options of a plain subscription, one object for every session. */
+const NO_OPTIONS: SubscribeOptions = Object.freeze({})
+
 /** The adapter a session has until `use` (drops messages). */
 const NO_ADAPTER: ProtocolAdapter = Object.freeze({ message() {} })
 
@@ -107,6 +119,10 @@ export class Session<M = unknown> implements TokenTimerTarget {
   private busy = false
   private droppedInARow = 0
   private disposed = false
+  private authFailures = 0
+  private exp = 0
+  /** Created at the first `subscribe` (an idle socket without subscriptions pays nothing). */
+  private subs: SessionSubscriptions | null = null
 
   constructor(
     ws: WebSocket,
@@ -124,6 +140,8 @@ export class Session<M = unknown> implements TokenTimerTarget {
     ws.on('ping', () => this.onPing())
     this.conn.onClose = (code) => this.dispose(code)
     deps.index.add(this as Session)
+    // A family without an auth deadline admits by what the handshake carried (Origin, address).
+    if (l.authTimeoutSec === 0) this.conn.authenticated = true
     if (l.authTimeoutSec > 0) {
       this.authTimer = setTimeout(() => {
         if (this.state === 'pending') this.close(CLOSE.AUTH_TIMEOUT, `No successful auth within ${l.authTimeoutSec} seconds.`)
@@ -145,6 +163,7 @@ export class Session<M = unknown> implements TokenTimerTarget {
   tokenExpired(): void {
     this.renewalRequested = true
     this.state = 'expired'
+    this.subs?.pause()
     this.adapter.expired?.()
   }
 
@@ -162,8 +181,17 @@ export class Session<M = unknown> implements TokenTimerTarget {
     return this.state === 'expired'
   }
 
-  /** A successful (re-)authentication: indexes the session and (re)starts its token timers. */
-  authenticated(grant: Grant): void {
+  /**
+   * A successful (re-)authentication: indexes the session, (re)starts its token timers and, after
+   * an expiry, resumes its paused subscriptions. False when the first auth finds the resource
+   * full (`maxPerResource`): the socket is then closed with 4009.
+   */
+  authenticated(grant: Grant): boolean {
+    const max = this.family.limits.maxPerResource
+    if (this.state === 'pending' && max !== undefined && this.resource !== null && this.deps.index.resourceCount(this.resource, this.family.kind) >= max) {
+      this.close(CLOSE.TOO_MANY_CONNECTIONS)
+      return false
+    }
     if (this.authTimer) clearTimeout(this.authTimer)
     this.authTimer = null
     this.deps.index.bind(this as Session, grant.userId, grant.cred)
@@ -171,12 +199,48 @@ export class Session<M = unknown> implements TokenTimerTarget {
     this.renewalRequested = false
     this.conn.authenticated = true
     this.conn.credential = grant.cred // the periodic credential sweep reads it
-    if (grant.iat !== undefined && grant.exp !== undefined) this.timers.reset(grant.iat, grant.exp)
+    this.subs?.resume()
+    if (grant.iat !== undefined && grant.exp !== undefined) {
+      this.exp = grant.exp
+      this.timers.reset(grant.iat, grant.exp)
+    }
+    return true
   }
 
-  /** A refused credential (metrics by family and reason). */
+  /**
+   * A refused credential (metrics by family and reason). Send the family's answer first: past
+   * `maxAuthFailures` on an unauthenticated socket this closes it (4003).
+   */
   authFailed(reason: string): void {
     this.deps.index.stats.authFailure(this.family.kind, reason)
+    const max = this.family.limits.maxAuthFailures
+    if (max !== undefined && this.state === 'pending' && ++this.authFailures >= max) this.close(CLOSE.AUTH_FAILED, 'too many failed auth attempts')
+  }
+
+  /**
+   * Asks the client to renew now (its access changed): the family's `expiring` is sent, and the
+   * renewing auth is exempt from the family's auth throttle (`takeRenewal`).
+   */
+  requestRenewal(): void {
+    this.renewalRequested = true
+    this.adapter.expiring?.(this.exp)
+  }
+
+  /** True once after the server asked for a renewal (warning, expiry, access change). */
+  takeRenewal(): boolean {
+    const asked = this.renewalRequested
+    this.renewalRequested = false
+    return asked
+  }
+
+  /** A hub subscription the core pauses while the token is expired and drops at close. */
+  subscribe(topic: string, opts: SubscribeOptions = NO_OPTIONS): SessionSubscription {
+    this.subs ??= new SessionSubscriptions(this.deps.hub, this.conn as Connection, this.state === 'expired')
+    return this.subs.add(topic, opts)
+  }
+
+  unsubscribe(s: SessionSubscription): void {
+    this.subs?.remove(s)
   }
 
   /** Sets the resource the session serves (indexed for `closeResource` / `recheckResource`). */
@@ -278,6 +342,7 @@ export class Session<M = unknown> implements TokenTimerTarget {
     this.disposed = true
     if (this.authTimer) clearTimeout(this.authTimer)
     this.timers.clear()
+    this.subs?.clear()
     this.queue = null
     this.deps.index.remove(this as Session, this.conn.closeCode ?? code)
     try {

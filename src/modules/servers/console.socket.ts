@@ -1,8 +1,9 @@
 /**
  * The Wings-compatible console socket `GET /api/servers/:uuid/ws`: a protocol adapter on the
  * socket session core (realtime/session.ts), which owns admission, the auth deadline
- * (CONSOLE_AUTH_TIMEOUT, 4001), token timers, the flood budget (CONSOLE_MESSAGES_PER_SECOND,
- * answered with `throttled`), size (CONSOLE_MAX_MESSAGE_BYTES, 1009) and ordering.
+ * (CONSOLE_AUTH_TIMEOUT, 4001), token timers, pausing the stream while the token is expired,
+ * the flood budget (CONSOLE_MESSAGES_PER_SECOND, answered with `throttled`), size
+ * (CONSOLE_MAX_MESSAGE_BYTES, 1009), ordering and the per-server socket count.
  *
  * Before the upgrade an unknown server is 404. A suspended or deleted server closes its sockets
  * with 1001, as Wings: the panel's Sockette does not reconnect after it (no storm). Inbound
@@ -20,93 +21,55 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { CLOSE } from '../realtime/close-codes.js'
 import type { Session } from '../realtime/session.js'
+import type { SessionSubscription } from '../realtime/session-subscriptions.js'
 import { parseText } from '../realtime/socket-support.js'
 import { serverResource } from '../realtime/revocation.js'
-import type { Subscription } from '../realtime/subscription.js'
-import { TokenBucket } from '../realtime/token-bucket.js'
 import { NotFound } from '../../lib/errors.js'
 import type { SocketTokenClaims } from '../auth/socket-tokens.js'
 import {
   CONSOLE_CODEC, GENERIC_ERROR, IN, JWT, OUT, consoleCodec, consoleLine, encode, errorText, serverTopic, statsMessage, statusMessage,
 } from './console.codec.js'
+import { KNOWN_EVENTS, WingsThrottles } from './console.throttles.js'
 import { P, POWER_PERMISSION, has } from './permissions.js'
 import type { Actor, ServersService } from './servers.service.js'
 import { PowerLockedError, POWER_ACTIONS, type PowerAction, type ServerState, type StatsSnapshot } from './supervisor.js'
 import type { ServerRow } from './servers.repository.js'
 import { replaySince } from './console-resume.js'
 
-type Limiter = 'auth' | 'logs' | 'command' | 'default'
-
-/** Wings' limiter.go: [rate per second, burst]. */
-const LIMITS: Record<Limiter, [number, number]> = { auth: [0.2, 2], logs: [0.2, 2], command: [1, 10], default: [1, 4] }
-
-const limiterOf = (event: string): Limiter =>
-  event === IN.AUTH ? 'auth' : event === IN.SEND_LOGS || event === IN.SEND_LOGS_SINCE ? 'logs' : event === IN.SEND_COMMAND ? 'command' : 'default'
-
-const KNOWN_EVENTS = new Set<string>(Object.values(IN))
-
 export interface ConsoleSockets {
   publishLine(uuid: string, line: string, seq?: number): void
   publishState(uuid: string, state: ServerState): void
   publishStats(uuid: string, stats: StatsSnapshot): void
-  /** Records when the credential endpoint issued a token, to the millisecond (denylist checks). */
-  issued(jti: string): void
-  authenticatedCount(uuid: string): number
 }
 
 export function createConsoleSockets(app: FastifyInstance, getService: () => ServersService): ConsoleSockets {
   const cfg = app.config
   const hub = app.hub
-  const index = app.sockets.index
   hub.registerCodec(CONSOLE_CODEC, consoleCodec)
-  /** jti → issue time in ms, kept for one token lifetime (tokens are seconds-precise otherwise). */
-  const issuedAt = new Map<string, number>()
   const family = {
     kind: 'console',
-    limits: { maxMessageBytes: cfg.CONSOLE_MAX_MESSAGE_BYTES, messagesPerSecond: cfg.CONSOLE_MESSAGES_PER_SECOND, burst: 2 * cfg.CONSOLE_MESSAGES_PER_SECOND, authTimeoutSec: cfg.CONSOLE_AUTH_TIMEOUT },
-  }
-
-  function authenticatedCount(uuid: string): number {
-    let n = 0
-    for (const s of index.onResource(serverResource(uuid))) if (s.family.kind === 'console' && s.state !== 'pending' && !s.closed) n++
-    return n
+    limits: {
+      maxMessageBytes: cfg.CONSOLE_MAX_MESSAGE_BYTES, messagesPerSecond: cfg.CONSOLE_MESSAGES_PER_SECOND, burst: 2 * cfg.CONSOLE_MESSAGES_PER_SECOND,
+      authTimeoutSec: cfg.CONSOLE_AUTH_TIMEOUT, maxPerResource: cfg.CONSOLE_MAX_SOCKETS,
+    },
   }
 
   function open(session: Session<null>, server: ServerRow) {
     const service = getService()
-    const buckets = new Map(Object.entries(LIMITS).map(([k, [rate, burst]]) => [k as Limiter, new TokenBucket(rate, burst)]))
-    const throttled = new Set<Limiter>()
+    const throttles = new WingsThrottles()
     let claims: SocketTokenClaims | null = null
     /** Effective permissions: the token's, or the re-evaluated ones after a change. */
     let permissions: string[] = []
-    let sub: Subscription | null = null
+    let sub: SessionSubscription | null = null
     let stateAtExpiry: ServerState | null = null
     const send = (event: string, args?: string[]) => session.send(encode(event, args))
-    const unsubscribe = () => {
-      if (sub) hub.unsubscribe(sub)
-      sub = null
-    }
+    const subscribe = () => void (sub ??= session.subscribe(serverTopic(server.uuid)))
     /** Wings' SendErrorJson: details only with admin.websocket.errors; always an error reference. */
     const sendError = (message: string, isJwt = false) => {
       const detailed = isJwt || has(permissions, P.ADMIN_WEBSOCKET_ERRORS)
       send(isJwt ? OUT.JWT_ERROR : OUT.DAEMON_ERROR, [errorText(detailed ? message : GENERIC_ERROR, randomUUID())])
     }
-    const take = (limiter: Limiter, event: string) => {
-      // An auth the server asked for (expiring, expired, permission change) is never throttled.
-      if (limiter === 'auth' && session.renewalRequested) {
-        session.renewalRequested = false
-        return true
-      }
-      if (buckets.get(limiter)!.take()) {
-        throttled.delete(limiter)
-        return true
-      }
-      if (!throttled.has(limiter)) {
-        throttled.add(limiter)
-        send(OUT.THROTTLED, [event])
-      }
-      return false
-    }
+    const renewal = () => session.takeRenewal()
     const actor = (): Actor => ({ user: { id: claims!.user_id, uuid: claims!.user_uuid, email: '', rootAdmin: false }, ip: session.ip, viaApi: false })
 
     async function auth(token: string, since?: number) {
@@ -127,15 +90,14 @@ export function createConsoleSockets(app: FastifyInstance, getService: () => Ser
       if (row.suspended) return session.close(CLOSE.GOING_AWAY, 'server suspended')
       const [active, access] = await Promise.all([app.isCredentialActive(c.cred), service.access({ id: c.user_id }, row)])
       if (session.closed) return
-      if (!active || !access || access.changedAtMs > (issuedAt.get(c.jti) ?? c.iat * 1000)) return refused('denylisted', JWT.DENYLISTED)
+      if (!active || !access || access.changedAtMs > app.socketTokens.issuedAtMs(c)) return refused('denylisted', JWT.DENYLISTED)
       const first = claims === null
-      if (first && authenticatedCount(server.uuid) >= cfg.CONSOLE_MAX_SOCKETS) return session.close(CLOSE.TOO_MANY_CONNECTIONS)
       const wasExpired = session.expired
+      // Resumes a paused stream; false: CONSOLE_MAX_SOCKETS reached on this server (closed 4009).
+      if (!session.authenticated({ userId: c.user_id, cred: c.cred, iat: c.iat, exp: c.exp })) return
       claims = c
       permissions = c.permissions
-      session.authenticated({ userId: c.user_id, cred: c.cred, iat: c.iat, exp: c.exp })
       send(OUT.AUTH_SUCCESS)
-      const subscribe = () => void (sub ??= hub.subscribe(session.conn, serverTopic(server.uuid)))
       // Resuming after a reconnect: the missed lines first, then the live stream, seamlessly.
       if (first && since !== undefined) await replaySince(service, server.uuid, since, cfg.CONSOLE_RESUME_MAX_LINES, (text) => session.send(text), subscribe)
       else subscribe()
@@ -180,9 +142,10 @@ export function createConsoleSockets(app: FastifyInstance, getService: () => Ser
       const after = Number(arg)
       if (arg === '' || !Number.isSafeInteger(after) || after < 0) return sendError('send logs since: the argument must be a line number')
       const state = service.state(server.uuid)
-      unsubscribe()
+      if (sub) session.unsubscribe(sub)
+      sub = null
       await replaySince(service, server.uuid, after, cfg.CONSOLE_RESUME_MAX_LINES, (text) => session.send(text), () => {
-        if (!session.closed && !session.expired) sub ??= hub.subscribe(session.conn, serverTopic(server.uuid))
+        if (!session.closed) subscribe() // paused until the renewing auth if the token expired meanwhile
       })
       if (!session.closed && service.state(server.uuid) !== state) send(OUT.STATUS, [service.state(server.uuid)])
     }
@@ -206,7 +169,10 @@ export function createConsoleSockets(app: FastifyInstance, getService: () => Ser
         const msg = value as { event?: unknown; args?: unknown; since?: unknown }
         if (msg === null || typeof msg !== 'object' || typeof msg.event !== 'string') return
         const event = msg.event
-        if (!KNOWN_EVENTS.has(event) || !take(limiterOf(event), event)) return
+        if (!KNOWN_EVENTS.has(event)) return
+        const verdict = throttles.take(event, renewal)
+        if (verdict === 'notify') send(OUT.THROTTLED, [event])
+        if (verdict !== 'pass') return
         // Wings joins the string arguments; Pterodactyl's frontend sends `args: [null]`.
         const arg = Array.isArray(msg.args) ? msg.args.filter((a): a is string => typeof a === 'string').join('') : ''
         const since = typeof msg.since === 'number' && Number.isSafeInteger(msg.since) && msg.since >= 0 ? msg.since : undefined
@@ -221,7 +187,6 @@ export function createConsoleSockets(app: FastifyInstance, getService: () => Ser
       expiring: () => void send(OUT.TOKEN_EXPIRING),
       expired() {
         stateAtExpiry = service.state(server.uuid)
-        unsubscribe()
         send(OUT.TOKEN_EXPIRED)
       },
       async recheck() {
@@ -234,22 +199,11 @@ export function createConsoleSockets(app: FastifyInstance, getService: () => Ser
         const same = access.permissions.length === permissions.length && access.permissions.every((p) => permissions.includes(p))
         if (same) return
         permissions = access.permissions
-        session.renewalRequested = true
-        send(OUT.TOKEN_EXPIRING) // the client fetches a token carrying the new permissions
-      },
-      closed() {
-        unsubscribe()
+        session.requestRenewal() // `token expiring`: the client fetches a token carrying the new permissions
       },
     })
     if (service.lookup(server.uuid)?.suspended) session.close(CLOSE.GOING_AWAY, 'server suspended')
   }
-
-  const timer = setInterval(() => {
-    const cutoff = Date.now() - cfg.SOCKET_TOKEN_TTL * 1000 - 60_000
-    for (const [jti, at] of issuedAt) if (at < cutoff) issuedAt.delete(jti)
-  }, 60_000)
-  timer.unref()
-  app.addHook('onClose', async () => clearInterval(timer))
 
   const lookup = (request: FastifyRequest) => getService().lookup((request.params as { uuid: string }).uuid)
   app.sockets.route('/api/servers/:uuid/ws', family, () => null, (session, request) => open(session, lookup(request)!), {
@@ -266,7 +220,5 @@ export function createConsoleSockets(app: FastifyInstance, getService: () => Ser
     publishLine: (uuid, line, seq) => publish(uuid, consoleLine(line, seq), 'reliable'),
     publishState: (uuid, state) => publish(uuid, statusMessage(state), 'reliable'),
     publishStats: (uuid, stats) => publish(uuid, statsMessage(stats), 'droppable', 'stats'),
-    issued: (jti) => issuedAt.set(jti, Date.now()),
-    authenticatedCount,
   }
 }

@@ -95,7 +95,7 @@ export default fp(
     await app.register(
       async (client) => {
         client.addHook('onRequest', app.requireClient)
-        await client.register(serversRoutes, { service: svc, sockets, routing })
+        await client.register(serversRoutes, { service: svc, routing })
         await client.register(subusersRoutes, { service: svc, subusers })
         await client.register(activityRoutes, { service: svc, repo })
         await client.register(logsRoutes, { service: svc })

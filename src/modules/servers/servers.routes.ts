@@ -9,7 +9,6 @@ import Type from 'typebox'
 import { CLIENT_SECURITY, listSchema, objectSchema, page, withErrors, wrap } from '../../lib/envelope.js'
 import { Forbidden } from '../../lib/errors.js'
 import { credentialRef } from '../auth/principal.js'
-import type { ConsoleSockets } from './console.socket.js'
 import type { ServerRouting } from './servers.cluster.js'
 import { P, POWER_PERMISSION, SUBUSER_PERMISSIONS, has } from './permissions.js'
 import {
@@ -30,9 +29,9 @@ export function actorOf(request: FastifyRequest): Actor {
   return { user: p.user, ip: request.ip, viaApi: p.via === 'key' }
 }
 
-export const serversRoutes: FastifyPluginAsyncTypebox<{ service: ServersService; sockets: ConsoleSockets; routing: ServerRouting }> = async (
+export const serversRoutes: FastifyPluginAsyncTypebox<{ service: ServersService; routing: ServerRouting }> = async (
   app,
-  { service, sockets, routing },
+  { service, routing },
 ) => {
   app.get('/', {
     schema: { summary: "The caller's servers (owned and subuser), or every server for administrators with ?type=admin", tags, security, querystring: ClientListQuery, response: withErrors({ 200: listSchema('server', ClientServerAttributes) }) },
@@ -108,18 +107,8 @@ export const serversRoutes: FastifyPluginAsyncTypebox<{ service: ServersService;
         cred: credentialRef(p),
         serverUuid: row.uuid,
       })
-      sockets.issued(jtiOf(token))
       const base = await routing.socketBase(row)
       return { data: { token, socket: `${base}/api/servers/${row.uuid}/ws` } }
     },
   })
-}
-
-/** The jti of a token we just signed (no verification needed: we made it). */
-function jtiOf(token: string): string {
-  try {
-    return (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { jti?: string }).jti ?? ''
-  } catch {
-    return ''
-  }
 }

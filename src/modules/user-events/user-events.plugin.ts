@@ -72,31 +72,19 @@ export default fp(
       kind: CONNECTION_KIND,
       limits: { maxMessageBytes: cfg.USER_EVENTS_MAX_MESSAGE_BYTES, messagesPerSecond: cfg.USER_EVENTS_MESSAGES_PER_SECOND, burst: 2 * cfg.USER_EVENTS_MESSAGES_PER_SECOND, authTimeoutSec: 0 },
     }
-    const perIp = new Map<string, number>()
-    let total = 0
+    const index = app.sockets.index
     const check = createUpgradeCheck({
       domains,
       requireKey: cfg.USER_EVENTS_REQUIRE_KEY,
       apiKeys: app.apiKeys,
       allowedIps: ips.list,
       limits: { maxConnections: cfg.USER_EVENTS_MAX_CONNECTIONS, maxPerIp: cfg.USER_EVENTS_MAX_CONNECTIONS_PER_IP },
-      open: { total: () => total, from: (ip) => perIp.get(ip) ?? 0 },
+      open: { total: () => index.openOf(CONNECTION_KIND), from: (ip) => index.openOf(CONNECTION_KIND, ip) },
     })
     const adapterDeps = {
-      hub,
       isAdministrator: async (userId: number) => !!(await app.prisma.user.findUnique({ where: { id: userId }, select: { rootAdmin: true } }))?.rootAdmin,
     }
-    function serve(session: Session<UserEventsMeta>) {
-      total++
-      perIp.set(session.ip, (perIp.get(session.ip) ?? 0) + 1)
-      session.conn.ws.once('close', () => {
-        total--
-        const n = (perIp.get(session.ip) ?? 1) - 1
-        if (n <= 0) perIp.delete(session.ip)
-        else perIp.set(session.ip, n)
-      })
-      serveUserEvents(adapterDeps, session, family)
-    }
+    const serve = (session: Session<UserEventsMeta>) => serveUserEvents(adapterDeps, session, family)
     const accepted = new WeakMap<FastifyRequest, UserEventsMeta>()
     app.sockets.route(USER_EVENTS_PATH, family, (request) => accepted.get(request)!, serve, {
       origin: null, // APPROVED_SOCKET_DOMAINS, checked with the rest below

@@ -19,7 +19,6 @@ import { KEY_TYPE_APPLICATION } from '../auth/api-key.format.js'
 import type { ApiKeyService } from '../auth/api-keys.service.js'
 import { bearerToken } from '../auth/principal.js'
 import { CLOSE } from '../realtime/close-codes.js'
-import type { Hub } from '../realtime/hub.js'
 import type { Family, Session } from '../realtime/session.js'
 import { errorEvent, replyTo } from './user-events.protocol.js'
 import { ERROR_CODE, USER_EVENTS_TOPIC } from './user-events.types.js'
@@ -46,7 +45,7 @@ export interface UpgradeCheckDeps {
   /** USER_EVENTS_ALLOWED_IPS compiled (null: any address). */
   allowedIps: BlockList | null
   limits: { maxConnections: number; maxPerIp: number }
-  /** Open user-event sockets, in total and from one address. */
+  /** Open user-event sockets, in total and from one address (the session index counts them). */
   open: { total(): number; from(ip: string): number }
 }
 
@@ -82,7 +81,6 @@ export function createUpgradeCheck(deps: UpgradeCheckDeps) {
 export type UpgradeCheck = ReturnType<typeof createUpgradeCheck>
 
 export interface AdapterDeps {
-  hub: Hub
   /** Whether the key owner is still an administrator (re-evaluation after a user change). */
   isAdministrator(userId: number): Promise<boolean>
 }
@@ -90,9 +88,9 @@ export interface AdapterDeps {
 /** Adopts an accepted socket: subscribes it to the user events and serves the echo protocol. */
 export function serveUserEvents(deps: AdapterDeps, session: Session<UserEventsMeta>, family: Family): void {
   const meta = session.conn.meta
+  // Indexed by key and owner for revocation; otherwise admitted by Origin (and address) alone.
   if (meta.keyId !== null && meta.userId !== null) session.authenticated({ userId: meta.userId, cred: `k:${meta.keyId}` })
-  else session.conn.authenticated = true // admitted by Origin (and address) alone
-  deps.hub.subscribe(session.conn, USER_EVENTS_TOPIC)
+  session.subscribe(USER_EVENTS_TOPIC)
   const reply = (event: object) => session.send(JSON.stringify(event))
   session.use({
     message: (value) => {
