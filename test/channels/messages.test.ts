@@ -10,6 +10,8 @@ import { SystemStatusMessage, systemStatusCodec } from '../../src/modules/system
 import { buildAsyncApi } from '../../src/modules/system/asyncapi.js'
 import type { Codec } from '../../src/modules/realtime/hub.js'
 import { CommandUpdateMessage, commandsCodec } from '../../src/modules/commands/commands.topics.js'
+import { CHANNEL_REPLIES } from '../../src/modules/channels/channels.replies.js'
+import { Client, channelToken, createDevice, createUser, iotApp } from './support.js'
 
 function frameOf(codec: Codec, payload: unknown, variant = ''): unknown {
   const text = codec.encode(payload, variant)
@@ -51,4 +53,40 @@ t.test('the AsyncAPI document carries the publishers\' schemas', async (tt) => {
   tt.same(find('device_status_update'), plain(DeviceStatusUpdateMessage))
   tt.same(find('system_status_update'), plain(SystemStatusMessage))
   tt.same(find('command_update'), plain(CommandUpdateMessage))
+})
+
+t.test("a real channel socket's own replies match their schemas, as does the AsyncAPI document", async (tt) => {
+  const ta = await iotApp(tt, { SOCKET_TOKEN_TTL: '5' })
+  const u = await createUser(ta)
+  const dev = await createDevice(ta, u.key)
+  const c = await Client.open(ta)
+  c.ws.on('error', () => {})
+  await c.request({ type: 'auth', token: 'not-a-token' }, 'auth_response')
+  await c.request({ type: 'subscribe', channel: 'telemetry', device_id: dev.id }, 'error')
+  c.send('{not json')
+  await c.nextOf('error')
+  await c.request({ type: 'ping', timestamp: 12 }, 'pong')
+  await c.request({ type: 'ping' }, 'pong')
+  await c.request({ type: 'auth', token: await channelToken(ta, u.key) }, 'auth_response')
+  await c.request({ type: 'subscribe', channel: 'telemetry', device_id: dev.id, filters: { frequency: '1s', metrics: ['t'] } }, 'subscribed')
+  await c.request({ type: 'subscribe', channel: 'system' }, 'subscribed')
+  await c.request({ type: 'subscribe', channel: 'alerts', device_id: [dev.id] }, 'subscribed')
+  await c.request({ type: 'unsubscribe', channel: 'alerts', device_id: dev.id }, 'unsubscribed')
+  await c.request({ type: 'nope' }, 'error')
+  await c.nextOf('token_expiring')
+  const seen = new Set<string>()
+  for (const frame of c.messages) {
+    const schema = (CHANNEL_REPLIES as Record<string, TSchema>)[frame.type as string]
+    if (!schema) continue
+    seen.add(frame.type as string)
+    conforms(tt, schema, frame, frame.type as string)
+  }
+  tt.same([...seen].sort(), ['auth_response', 'error', 'pong', 'subscribed', 'token_expiring', 'unsubscribed'], 'every reply kind was seen')
+  c.close()
+
+  const doc = buildAsyncApi('http://127.0.0.1:8080') as { channels: { channels: { messages: Record<string, { name: string; payload: unknown }> } } }
+  const messages = Object.values(doc.channels.channels.messages)
+  for (const [name, schema] of Object.entries(CHANNEL_REPLIES)) {
+    tt.same(messages.find((m) => m.name === name)?.payload, JSON.parse(JSON.stringify(schema)), `AsyncAPI documents ${name} with its schema`)
+  }
 })

@@ -17,6 +17,7 @@ import type { ChannelRegistry, Refusal } from './channels.registry.js'
 import { ERROR_CODES, checkMessage, type AuthMessage, type ErrorCode, type InboundMessage } from './channels.protocol.js'
 import { ChannelSubscriptions, type ChannelUser, type SubscriptionDeps } from './channel-subscriptions.js'
 import type { ChannelName } from './channels.topics.js'
+import type { ChannelReply } from './channels.replies.js'
 
 export type { ChannelUser } from './channel-subscriptions.js'
 
@@ -191,7 +192,7 @@ export class ChannelSocket implements ProtocolAdapter {
 
   // ------------------------------------------------------------------ outbound (also for the subscriptions)
 
-  send(msg: Record<string, unknown>): void {
+  send(msg: ChannelReply): void {
     this.session.send(JSON.stringify(msg))
   }
 

@@ -22,6 +22,7 @@ import {
   type UnsubscribeMessage,
 } from './channels.protocol.js'
 import { CHANNELS, allTopic, deviceTopic, ownerTopic, systemTopic, type ChannelName } from './channels.topics.js'
+import type { ChannelReply } from './channels.replies.js'
 
 export interface ChannelUser {
   id: number
@@ -47,7 +48,7 @@ interface Entry {
 
 /** Where acknowledgements and errors go (the channel socket, in its shapes). */
 export interface ChannelReplies {
-  send(msg: Record<string, unknown>): void
+  send(msg: ChannelReply): void
   error(code: ErrorCode, message?: string): void
 }
 
@@ -94,7 +95,7 @@ export class ChannelSubscriptions {
       this.entries.set(key, e)
       this.attach(e, user())
     })
-    const device_id = ids ? (ids.length === 1 && !Array.isArray(msg.filters?.device_id ?? msg.device_id) ? ids[0] : ids) : null
+    const device_id = ids ? (ids.length === 1 && !Array.isArray(msg.filters?.device_id ?? msg.device_id) ? ids[0]! : ids) : null
     this.out.send({ type: 'subscribed', channel: spec.channel, device_id, filters: echo(spec) })
     for (const key of keys) {
       const e = this.entries.get(key)
@@ -117,7 +118,7 @@ export class ChannelSubscriptions {
       this.entries.delete(key)
       removed++
     }
-    this.out.send({ type: 'unsubscribed', channel: msg.channel, device_id: ids ? (ids.length === 1 ? ids[0] : ids) : null, removed })
+    this.out.send({ type: 'unsubscribed', channel: msg.channel, device_id: ids ? (ids.length === 1 ? ids[0]! : ids) : null, removed })
   }
 
   /** The user changed: every subscription moves to what `user` may still see. */

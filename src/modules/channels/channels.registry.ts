@@ -20,7 +20,7 @@ export interface ChannelCounts {
   ofUser(userId: number): number
 }
 
-export type Refusal = { code: CloseCode; error: string; message: string }
+export type Refusal = { code: CloseCode; error: 'too_many_connections' | 'rate_limited'; message: string }
 
 export class ChannelRegistry {
   private readonly ipWindow: WindowCounter

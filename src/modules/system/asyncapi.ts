@@ -8,7 +8,8 @@
 import { EVENT_TYPE_TABLE } from '../user-events/user-events.types.js'
 import { USER_EVENT_SCHEMAS } from '../user-events/user-events.schemas.js'
 import { CONSOLE_INBOUND, CONSOLE_OUTBOUND, type MessageDoc } from '../servers/console.messages.js'
-import { ERROR_CODES, INBOUND_SCHEMAS } from '../channels/channels.protocol.js'
+import { INBOUND_SCHEMAS } from '../channels/channels.protocol.js'
+import { AuthResponseReply, CollapsedReply, ErrorReply, PongReply, SubscribedReply, TokenExpiringReply, UnsubscribedReply } from '../channels/channels.replies.js'
 import { CLOSE } from '../realtime/close-codes.js'
 import { DeviceStatusUpdateMessage, TelemetryUpdateMessage } from '../devices/devices.messages.js'
 import { AlertMessage, AlertStatusMessage } from '../alerts/alerts.messages.js'
@@ -17,9 +18,6 @@ import { SystemStatusMessage } from './system-status.codec.js'
 import { CommandUpdateMessage } from '../commands/commands.topics.js'
 
 type Json = Record<string, unknown>
-
-const str = (description?: string): Json => ({ type: 'string', ...(description ? { description } : {}) })
-const obj = (properties: Record<string, Json>, required: string[] = Object.keys(properties)): Json => ({ type: 'object', properties, required })
 
 /** Strips TypeBox's symbol-keyed metadata by a JSON round trip. */
 const plain = (schema: unknown): Json => JSON.parse(JSON.stringify(schema)) as Json
@@ -38,12 +36,13 @@ export function buildAsyncApi(publicUrl: string): Json {
     subscribe: { name: 'subscribe', payload: plain(INBOUND_SCHEMAS.subscribe) },
     unsubscribe: { name: 'unsubscribe', payload: plain(INBOUND_SCHEMAS.unsubscribe) },
     batch: { name: 'batch', summary: 'Up to WS_MAX_BATCH (50) messages processed in order', payload: plain(INBOUND_SCHEMAS.batch) },
-    authResponse: { name: 'auth_response', payload: obj({ type: { const: 'auth_response' }, success: { type: 'boolean' }, error: { enum: ['invalid_token', 'token_expired'] }, message: str() }, ['type', 'success']) },
-    tokenExpiring: { name: 'token_expiring', payload: obj({ type: { const: 'token_expiring' } }, ['type']) },
-    subscribed: { name: 'subscribed', payload: obj({ type: { const: 'subscribed' }, channel: str() }, ['type', 'channel']) },
-    unsubscribed: { name: 'unsubscribed', payload: obj({ type: { const: 'unsubscribed' }, channel: str() }, ['type', 'channel']) },
-    error: { name: 'error', payload: obj({ type: { const: 'error' }, code: { enum: Object.keys(ERROR_CODES) }, message: str() }) },
-    pong: { name: 'pong', payload: obj({ type: { const: 'pong' }, timestamp: { description: "the client's timestamp, echoed" }, server_time: str() }, ['type']) },
+    authResponse: { name: 'auth_response', payload: plain(AuthResponseReply) },
+    tokenExpiring: { name: 'token_expiring', summary: 'Sent at min(60 s, TTL/2) before the token expires and every SOCKET_TOKEN_REPEAT seconds after; answer with a new auth', payload: plain(TokenExpiringReply) },
+    subscribed: { name: 'subscribed', payload: plain(SubscribedReply) },
+    unsubscribed: { name: 'unsubscribed', payload: plain(UnsubscribedReply) },
+    error: { name: 'error', payload: plain(ErrorReply) },
+    pong: { name: 'pong', payload: plain(PongReply) },
+    collapsed: { name: 'collapsed', summary: 'Telemetry/system samples were replaced by newer ones while the socket was behind', payload: plain(CollapsedReply) },
     telemetryUpdate: { name: 'telemetry_update', payload: plain(TelemetryUpdateMessage) },
     telemetryHistory: { name: 'telemetry_history', summary: 'History of a subscribe with `history` (chunks; the last has complete: true), before live updates', payload: plain(TelemetryHistoryMessage) },
     telemetrySnapshot: { name: 'telemetry_snapshot', summary: 'Latest value of every metric, for a subscribe with `snapshot: true`', payload: plain(TelemetrySnapshotMessage) },
@@ -100,7 +99,7 @@ export function buildAsyncApi(publicUrl: string): Json {
       channelsReceive: {
         action: 'send',
         channel: { $ref: '#/channels/channels' },
-        messages: ref('channels', ['authResponse', 'tokenExpiring', 'subscribed', 'unsubscribed', 'error', 'pong', 'telemetryUpdate', 'telemetryHistory', 'telemetrySnapshot', 'alert', 'alertStatusUpdate', 'deviceStatusUpdate', 'systemStatusUpdate', 'commandUpdate']),
+        messages: ref('channels', ['authResponse', 'tokenExpiring', 'subscribed', 'unsubscribed', 'error', 'pong', 'collapsed', 'telemetryUpdate', 'telemetryHistory', 'telemetrySnapshot', 'alert', 'alertStatusUpdate', 'deviceStatusUpdate', 'systemStatusUpdate', 'commandUpdate']),
       },
       userEventsSend: { action: 'receive', channel: { $ref: '#/channels/userEvents' }, messages: ref('userEvents', ['echo']) },
       userEventsReceive: {
