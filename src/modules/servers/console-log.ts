@@ -187,6 +187,7 @@ export class LogFollower {
   private ino = 0
   private offset = 0
   private partial = Buffer.alloc(0)
+  private readBuf: Buffer | null = null
   private watcher: FSWatcher | null = null
   private reading: Promise<void> | null = null
   private again = false
@@ -265,21 +266,28 @@ export class LogFollower {
 
   private async readToEnd(): Promise<void> {
     const fh = this.fh!
+    // One read buffer per follower (not a zeroed 64 KiB per read), split with the native
+    // indexOf and decoded once per chunk: a flood passes through here line by line.
+    const buf = (this.readBuf ??= Buffer.allocUnsafe(CHUNK))
     for (;;) {
-      const buf = Buffer.alloc(CHUNK)
       const { bytesRead } = await fh.read(buf, 0, CHUNK, this.offset)
       if (bytesRead === 0) return
       this.offset += bytesRead
       const data = this.partial.length ? Buffer.concat([this.partial, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead)
+      const end = data.lastIndexOf(10)
       const lines: LogLine[] = []
-      let from = 0
-      for (let i = 0; i < data.length; i++) {
-        if (data[i] !== 10) continue
-        const l = parseLine(data.subarray(from, i).toString('utf8'))
-        if (l) lines.push(l)
-        from = i + 1
+      if (end >= 0) {
+        const text = data.toString('utf8', 0, end)
+        let from = 0
+        for (;;) {
+          const nl = text.indexOf('\n', from)
+          const l = parseLine(nl < 0 ? text.slice(from) : text.slice(from, nl))
+          if (l) lines.push(l)
+          if (nl < 0) break
+          from = nl + 1
+        }
       }
-      this.partial = Buffer.from(data.subarray(from))
+      this.partial = Buffer.from(data.subarray(end + 1))
       if (lines.length && !this.closed) this.onLines(lines)
     }
   }
