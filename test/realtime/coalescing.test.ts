@@ -7,6 +7,7 @@
  * write, which shows the count can tell the two apart.
  */
 import t from 'tap'
+import { once } from 'node:events'
 import type { Socket } from 'node:net'
 import { rig } from './support.js'
 import type { Connection } from '../../src/modules/realtime/connection.js'
@@ -171,4 +172,36 @@ t.test('with coalescing off every frame is its own write', async (t) => {
   t.equal(counter.writes, 20)
   await until(() => c.messages.length === 20, 'all frames')
   t.same(c.messages, Array.from({ length: 20 }, (_, i) => ({ i })))
+})
+
+t.test('a peer close read in the same turn as a reply: nothing follows the close frame on the wire', async (t) => {
+  const r = await rig(t)
+  const c = await r.client()
+  // The server answers each message at once; the reply is held for the end of the turn.
+  c.conn.ws.on('message', () => c.conn.sendText('{"reply":true}'))
+  // Opcodes of the frames the server sends, read off the client's TCP socket (server frames are unmasked).
+  const opcodes: number[] = []
+  let buf = Buffer.alloc(0)
+  const socket = (c.ws as unknown as { _socket: Socket })._socket
+  socket.prependListener('data', (chunk: Buffer) => {
+    buf = Buffer.concat([buf, chunk])
+    while (buf.length >= 2) {
+      const len7 = buf[1]! & 0x7f
+      const head = len7 < 126 ? 2 : len7 === 126 ? 4 : 10
+      if (buf.length < head) break
+      const len = len7 < 126 ? len7 : len7 === 126 ? buf.readUInt16BE(2) : Number(buf.readBigUInt64BE(2))
+      if (buf.length < head + len) break
+      opcodes.push(buf[0]! & 0x0f)
+      buf = buf.subarray(head + len)
+    }
+  })
+  // A message and a close in one TCP write: the server reads both in one callback.
+  socket.cork()
+  c.ws.send('{"hello":1}')
+  c.ws.close(1000)
+  socket.uncork()
+  await once(c.ws, 'close')
+  const close = opcodes.indexOf(8)
+  t.ok(close >= 0, `the server's close frame arrived (${opcodes.join(',')})`)
+  t.same(opcodes.slice(close + 1), [], 'no frame after the close frame')
 })

@@ -259,7 +259,9 @@ export class Connection<M = unknown> implements TurnFlushable {
     this.heldBytes = 0
     this.heldOnEmpty = false
     const socket = this.socket!
-    if (socket.destroyed) return
+    // ws may have sent its own close frame meanwhile (a peer's close read in the same turn as
+    // the frames were held): nothing may follow it on the wire.
+    if (socket.destroyed || this.ws.readyState !== 1) return
     if (more === null) {
       socket.write(first)
       return
