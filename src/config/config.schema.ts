@@ -126,7 +126,7 @@ export const ConfigSchema = Type.Object({
   COMMAND_DEFAULT_TIMEOUT: Int(60, 1, 2_592_000, 'Seconds a device command may take (from creation to result) when the request names no timeout'),
   COMMAND_MAX_TIMEOUT: Int(604_800, 1, 2_592_000, 'Largest timeout in seconds a device command may ask for'),
   COMMAND_POLL_INTERVAL_MS: Int(1000, 50, 60_000, 'How often an instance looks for queued commands of the devices connected to it and for expired commands'),
-  // --- user events socket (seed 001); also settable as websocket.port / websocket.approvedSocketDomains in CONFIG_FILE
+  // --- user events socket; also settable as websocket.port / websocket.approvedSocketDomains in CONFIG_FILE
   USER_EVENTS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Extra port for the user events socket (0: any free port); unset or equal to PORT serves it only at /ws/users' })),
   APPROVED_SOCKET_DOMAINS: Type.Array(Type.String({ maxLength: 1000 }), { default: [], maxItems: 1000, description: 'JSON array of regexes matched against the Origin of user-event sockets; empty refuses all' }),
   USER_EVENTS_REQUIRE_KEY: Bool(false, 'Also require an application API key in the Authorization header of user-event sockets (recommended whenever the socket is reachable from other machines)'),

@@ -65,7 +65,7 @@ export function compileOriginPolicy(opts: { entries: string; allowMissing?: bool
 // ---------------------------------------------------------------- APPROVED_SOCKET_DOMAINS
 
 /**
- * The Origin allow-list of the user events socket (seed 001, `approvedSocketDomains`): regular
+ * The Origin allow-list of the user events socket (`approvedSocketDomains` in the original configuration): regular
  * expressions compiled once at start-up and tested against the forms of the request's Origin
  * that the seed's examples use:
  *

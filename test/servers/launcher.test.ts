@@ -14,11 +14,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { WebSocket } from 'ws'
 import { ADMIN_API_KEY, ADMIN_EMAIL, ADMIN_PASSWORD, freshDatabase } from '../helper.js'
 import { freePort, until } from '../wait.js'
 import { startServer, started, type ServerProcess } from '../embedded/process-support.js'
 import { ConsoleClient } from './console-helpers.js'
+import { endGames, hostClient, type Seqd } from './host-client.js'
 import { DEMO_SERVER_SCRIPT } from '../../src/modules/servers/servers.plugin.js'
 
 const LAUNCHER = fileURLToPath(new URL('../../src/launcher.ts', import.meta.url))
@@ -65,12 +65,6 @@ const alive = (pid: number) => {
   }
 }
 
-interface Seqd {
-  event: string
-  args?: string[]
-  seq?: number
-}
-
 t.test('games started by the launcher survive a process-group kill of wirehub and are re-attached', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'wirehub-launcher-'))
   const cwd = mkdtempSync(join(tmpdir(), 'wirehub-launcher-cwd-'))
@@ -100,13 +94,7 @@ t.test('games started by the launcher survive a process-group kill of wirehub an
   launcher.stdout!.on('data', (d: Buffer) => (launcherOut += d.toString()))
   launcher.stderr!.on('data', (d: Buffer) => (launcherOut += d.toString()))
   t.teardown(() => {
-    for (const uuid of uuids) {
-      try {
-        process.kill(-Number(readFileSync(join(dataDir, 'holders', uuid, 'game.pid'), 'utf8')), 'SIGKILL')
-      } catch {
-        /* not running */
-      }
-    }
+    endGames(dataDir, uuids)
     for (const p of procs) p.child.kill('SIGKILL')
     launcher.kill('SIGKILL')
     rmSync(dataDir, { recursive: true, force: true })
@@ -120,25 +108,7 @@ t.test('games started by the launcher survive a process-group kill of wirehub an
     await started(p)
     return p
   }
-  const api = async (method: string, path: string, key: string, body?: unknown) => {
-    const res = await fetch(url + path, {
-      method,
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', accept: 'application/json' },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    })
-    const text = await res.text()
-    return { status: res.status, body: text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text }
-  }
-  const connect = async (uuid: string, key: string, since?: number) => {
-    const creds = (await api('GET', `/api/client/servers/${uuid}/websocket`, key)).body.data
-    const client = new ConsoleClient(new WebSocket(creds.socket, { headers: { origin: url } }))
-    await client.opened
-    t.teardown(() => client.ws.terminate())
-    client.ws.send(JSON.stringify({ event: 'auth', args: [creds.token], ...(since !== undefined ? { since } : {}) }))
-    await client.next('auth success')
-    return client
-  }
-  const state = async (uuid: string, key: string) => (await api('GET', `/api/client/servers/${uuid}/resources`, key)).body.attributes.current_state
+  const { api, connect, state } = hostClient(t, url)
   const holderPid = (uuid: string) => JSON.parse(readFileSync(join(dataDir, 'holders', uuid, 'holder.json'), 'utf8')).pid as number
   const logOf = (uuid: string) => readFileSync(join(dataDir, 'logs', uuid, 'console.log'), 'utf8').trim().split('\n')
 

@@ -10,20 +10,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { WebSocket } from 'ws'
 import { ADMIN_API_KEY, ADMIN_EMAIL, ADMIN_PASSWORD, freshDatabase } from '../helper.js'
 import { freePort, until } from '../wait.js'
 import { startServer, started, type ServerProcess } from '../embedded/process-support.js'
 import { ConsoleClient } from './console-helpers.js'
+import { endGames, hostClient, type Seqd } from './host-client.js'
 import { DEMO_SERVER_SCRIPT } from '../../src/modules/servers/servers.plugin.js'
 
 const SECRET = 'reattach-secret-reattach-secret-0123456789'
-
-interface Seqd {
-  event: string
-  args?: string[]
-  seq?: number
-}
 
 t.test('three running servers survive a SIGKILLed wirehub and are re-attached', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'wirehub-reattach-'))
@@ -47,14 +41,7 @@ t.test('three running servers survive a SIGKILLed wirehub and are re-attached', 
   const uuids: string[] = []
   t.teardown(() => {
     // Games outlive wirehub by design: end them here, whatever the test did.
-    for (const uuid of uuids) {
-      try {
-        const pid = Number(readFileSync(join(dataDir, 'holders', uuid, 'game.pid'), 'utf8'))
-        process.kill(-pid, 'SIGKILL')
-      } catch {
-        /* not running */
-      }
-    }
+    endGames(dataDir, uuids)
     for (const p of procs) p.child.kill('SIGKILL')
     rmSync(dataDir, { recursive: true, force: true })
     rmSync(cwd, { recursive: true, force: true })
@@ -65,25 +52,7 @@ t.test('three running servers survive a SIGKILLed wirehub and are re-attached', 
     await started(p)
     return p
   }
-  const api = async (method: string, path: string, key: string, body?: unknown) => {
-    const res = await fetch(url + path, {
-      method,
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', accept: 'application/json' },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    })
-    const text = await res.text()
-    return { status: res.status, body: text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text }
-  }
-  const connect = async (uuid: string, key: string, since?: number) => {
-    const creds = (await api('GET', `/api/client/servers/${uuid}/websocket`, key)).body.data
-    const client = new ConsoleClient(new WebSocket(creds.socket, { headers: { origin: url } }))
-    await client.opened
-    t.teardown(() => client.ws.terminate())
-    client.ws.send(JSON.stringify({ event: 'auth', args: [creds.token], ...(since !== undefined ? { since } : {}) }))
-    await client.next('auth success')
-    return client
-  }
-  const state = async (uuid: string, key: string) => (await api('GET', `/api/client/servers/${uuid}/resources`, key)).body.attributes.current_state
+  const { api, connect, state } = hostClient(t, url)
 
   const first = await boot()
   const owner = await api('POST', '/api/application/users', ADMIN_API_KEY, { email: 'player@example.test', password: 'a long enough password', with_client_key: true })

@@ -1,5 +1,5 @@
 /**
- * The extra listener of the user events socket (seed 001: clients connect to
+ * The extra listener of the user events socket (its original clients connect to
  * `ws://host:<websocket.port>`): a bare HTTP server whose upgrade requests at `/` (or
  * `/ws/users`) go through the same pre-upgrade check as the main port and are then handed to a
  * `ws` server in noServer mode. Refusals are answered with an HTTP status and an error envelope

@@ -1,5 +1,5 @@
 /**
- * The user events socket's wire protocol (seed 001): every message is a JSON object with a
+ * The user events socket's wire protocol (the original one, kept as is): every message is a JSON object with a
  * numeric `eventType`. This file is THE table of event types; the module README's table is
  * checked against `EVENT_TYPE_TABLE` by a test, so the two cannot drift apart.
  *
