@@ -2,7 +2,7 @@
  * The SDK's console against a real wirehub and the real demo game server: credentials from
  * `GET /api/client/servers/:server/websocket`, auth, status, start, console output through
  * "Done", a command and its answer, parsed stats, token refresh on the same socket (TTL 62 s:
- * the server warns at ≤ 60 s, so `token expiring` comes ~2 s after auth) with no duplicate
+ * the server warns at min(60 s, TTL/2), so `token expiring` comes ~31 s after auth) with no duplicate
  * refresh, then terminal close codes (revoked key, suspended server): no reconnect.
  */
 import t from 'tap'
@@ -52,7 +52,7 @@ t.test('console: stream, command, stats, token refresh without a gap', async (t)
   t.type(stats.memory_bytes, 'number', 'stats args[0] parsed from its JSON string')
   t.type(stats.network.rx_bytes, 'number')
 
-  // Token refresh: `token expiring` arrives ~2 s after auth; one refresh, same socket.
+  // Token refresh: `token expiring` arrives ~31 s after auth (TTL/2); one refresh, same socket.
   await refreshed
   t.equal(con.stats.tokenRefreshes, 1)
   t.equal(f.count(credPath), 2, 'one credential fetch to connect, one to refresh')
