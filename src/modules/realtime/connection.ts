@@ -320,7 +320,11 @@ export class Connection<M = unknown> implements TurnFlushable {
   private flushPending(): void {
     this.waitingForDrain = false
     const pending = this.pending
-    if (!pending || this.closed) return
+    // A socket whose close handshake has begun (the peer's close was answered) takes no data.
+    if (!pending || this.closed || this.ws.readyState !== 1) {
+      this.pending = null
+      return
+    }
     if (this.bufferedAmount > this.limits.softLimitBytes) {
       this.waitForRoom()
       return
