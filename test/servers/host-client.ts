@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { WebSocket } from 'ws'
+import { ADMIN_API_KEY, ADMIN_EMAIL, ADMIN_PASSWORD, freshDatabase } from '../helper.js'
 import { ConsoleClient } from './console-helpers.js'
 
 /** A console frame that may carry its line number. */
@@ -46,5 +47,23 @@ export function endGames(dataDir: string, uuids: string[]): void {
     } catch {
       /* not running */
     }
+  }
+}
+
+/** The environment of a wirehub process serving game servers from `dataDir` on `port`, on a fresh database. */
+export async function hostEnv(t: { teardown(fn: () => unknown): void }, dataDir: string, port: number, secret: string, extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  return {
+    DATABASE_URL: await freshDatabase(t),
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    ADMIN_API_KEY,
+    SOCKET_TOKEN_SECRET: secret,
+    STATS_INTERVAL_MS: '200',
+    STOP_TIMEOUT: '5',
+    ...extra,
   }
 }

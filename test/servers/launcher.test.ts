@@ -18,7 +18,7 @@ import { ADMIN_API_KEY, ADMIN_EMAIL, ADMIN_PASSWORD, freshDatabase } from '../he
 import { freePort, until } from '../wait.js'
 import { startServer, started, type ServerProcess } from '../embedded/process-support.js'
 import { ConsoleClient } from './console-helpers.js'
-import { endGames, hostClient, type Seqd } from './host-client.js'
+import { endGames, hostClient, hostEnv, type Seqd } from './host-client.js'
 import { DEMO_SERVER_SCRIPT } from '../../src/modules/servers/servers.plugin.js'
 
 const LAUNCHER = fileURLToPath(new URL('../../src/launcher.ts', import.meta.url))
@@ -70,20 +70,7 @@ t.test('games started by the launcher survive a process-group kill of wirehub an
   const cwd = mkdtempSync(join(tmpdir(), 'wirehub-launcher-cwd-'))
   const socket = join(dataDir, 'launcher.sock')
   const port = await freePort()
-  const env = {
-    DATABASE_URL: await freshDatabase(t),
-    DATA_DIR: dataDir,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    ADMIN_API_KEY,
-    SOCKET_TOKEN_SECRET: SECRET,
-    STATS_INTERVAL_MS: '200',
-    STOP_TIMEOUT: '5',
-    SERVERS_LAUNCHER: socket,
-  }
+  const env = await hostEnv(t, dataDir, port, SECRET, { SERVERS_LAUNCHER: socket })
   const url = `http://127.0.0.1:${port}`
   const procs: ServerProcess[] = []
   const uuids: string[] = []

@@ -10,11 +10,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { ADMIN_API_KEY, ADMIN_EMAIL, ADMIN_PASSWORD, freshDatabase } from '../helper.js'
+import { ADMIN_API_KEY } from '../helper.js'
 import { freePort, until } from '../wait.js'
 import { startServer, started, type ServerProcess } from '../embedded/process-support.js'
 import { ConsoleClient } from './console-helpers.js'
-import { endGames, hostClient, type Seqd } from './host-client.js'
+import { endGames, hostClient, hostEnv, type Seqd } from './host-client.js'
 import { DEMO_SERVER_SCRIPT } from '../../src/modules/servers/servers.plugin.js'
 
 const SECRET = 'reattach-secret-reattach-secret-0123456789'
@@ -23,19 +23,7 @@ t.test('three running servers survive a SIGKILLed wirehub and are re-attached', 
   const dataDir = mkdtempSync(join(tmpdir(), 'wirehub-reattach-'))
   const cwd = mkdtempSync(join(tmpdir(), 'wirehub-reattach-cwd-'))
   const port = await freePort()
-  const env = {
-    DATABASE_URL: await freshDatabase(t),
-    DATA_DIR: dataDir,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    ADMIN_API_KEY,
-    SOCKET_TOKEN_SECRET: SECRET,
-    STATS_INTERVAL_MS: '200',
-    STOP_TIMEOUT: '5',
-  }
+  const env = await hostEnv(t, dataDir, port, SECRET)
   const url = `http://127.0.0.1:${port}`
   const procs: ServerProcess[] = []
   const uuids: string[] = []
