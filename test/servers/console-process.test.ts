@@ -119,3 +119,23 @@ t.test('running servers come back after a restart', async (t) => {
   t.equal(res.json().attributes.desired_state, 'running')
   t.ok(['starting', 'running'].includes(res.json().attributes.state), 'restarted at boot')
 })
+
+t.test('a running game is measured when its figures are asked for, not only on the stats timer', async (t) => {
+  // The timer never fires during this test: only the pass at start and the asks themselves measure.
+  const env = await setup(t, { STATS_INTERVAL_MS: '60000' })
+  const key = env.admin.clientKey
+  const s = await env.server({ environment: { DEMO_BOOT_MS: '10', DEMO_TICK_MS: '0' } })
+  const { client } = await env.connect(s.uuid, key)
+  client.send('set state', 'start')
+  await client.status('running')
+  client.send('send stats')
+  const stats = JSON.parse((await client.next('stats')).args![0]!)
+  t.equal(stats.state, 'running')
+  t.ok(stats.memory_bytes > 0, `\`send stats\` reports the memory of the game's process tree (${stats.memory_bytes} bytes)`)
+  const resources = await env.get(`/api/client/servers/${s.identifier}/resources`, key)
+  t.equal(resources.status, 200)
+  t.ok(resources.body.attributes.resources.memory_bytes > 0, 'so does the resources endpoint')
+  client.send('set state', 'kill')
+  await client.status('offline')
+  await client.end()
+})

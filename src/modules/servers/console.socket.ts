@@ -112,6 +112,11 @@ export function createConsoleSockets(app: FastifyInstance, getService: () => Ser
       }
     }
 
+    async function sendStats() {
+      const stats = await service.currentStats(server.uuid)
+      if (stats && !session.closed) send(OUT.STATS, statsMessage(stats).args)
+    }
+
     function setState(arg: string) {
       const action = arg as PowerAction
       if (!POWER_ACTIONS.includes(action)) return sendError(`invalid power action "${arg}"`)
@@ -154,10 +159,8 @@ export function createConsoleSockets(app: FastifyInstance, getService: () => Ser
       if (event === IN.AUTH) return auth(arg, since)
       if (!claims) return void send(OUT.JWT_ERROR, [JWT.NOT_PRESENT])
       if (session.expired) return void send(OUT.JWT_ERROR, [JWT.EXPIRED])
-      if (event === IN.SEND_STATS) {
-        const stats = service.stats(server.uuid)
-        if (stats) send(OUT.STATS, statsMessage(stats).args)
-      } else if (event === IN.SEND_LOGS) logs()
+      if (event === IN.SEND_STATS) return sendStats()
+      else if (event === IN.SEND_LOGS) logs()
       else if (event === IN.SEND_LOGS_SINCE) return logsSince(arg)
       else if (event === IN.SET_STATE) setState(arg)
       else if (event === IN.SEND_COMMAND) command(arg)

@@ -61,7 +61,8 @@ export class Instance {
   private finishing = false
   private statsTimer: NodeJS.Timeout | null = null
   private diskTimer: NodeJS.Timeout | null = null
-  private sampling = false
+  /** The stats pass in flight: one at a time, and callers that need its figures wait for it. */
+  private sampling: Promise<void> | null = null
   private runWatch: FSWatcher | null = null
   private readonly logger: FastifyBaseLogger
 
@@ -140,6 +141,13 @@ export class Instance {
 
   snapshot(): StatsSnapshot {
     return this.stats.snapshot({ alive: this.holder !== null, state: this.state, startedAt: this.record?.startedAt ?? null, memoryLimitMb: this.spec.memoryLimitMb, tx: this.feed.tx })
+  }
+
+  /** The figures now: a game that has not been measured since it started is measured first
+   * (asking right after start must not read 0 bytes of memory for a running game). */
+  async currentSnapshot(): Promise<StatsSnapshot> {
+    if (this.holder && !this.stats.sampled) await this.tick()
+    return this.snapshot()
   }
 
   /** The last `n` logged lines. */
@@ -267,12 +275,18 @@ export class Instance {
   }
 
   /** Stats, limits and the liveness check of the holder (its exit file is the usual signal). */
-  private async tick(): Promise<void> {
-    if (this.sampling || !this.holder || this.finishing) return
-    this.sampling = true
+  private tick(): Promise<void> {
+    if (this.sampling) return this.sampling
+    if (!this.holder || this.finishing) return Promise.resolve()
+    this.sampling = this.samplePass().finally(() => (this.sampling = null))
+    return this.sampling
+  }
+
+  private async samplePass(): Promise<void> {
     try {
-      void this.feed.poke()
       const holder = this.holder
+      if (!holder) return
+      void this.feed.poke()
       const code = await holder.exitCode()
       // alive() throws when /proc cannot be read: the next tick tries again.
       if (code !== null || !(await Holder.alive(this.record!))) return void (await this.finish(code))
@@ -295,8 +309,6 @@ export class Instance {
       this.opts.sink.stats(this.spec.uuid, this.snapshot())
     } catch (err) {
       this.logger.debug({ err }, 'stats sample failed')
-    } finally {
-      this.sampling = false
     }
   }
 

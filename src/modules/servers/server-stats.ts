@@ -12,6 +12,8 @@ export class ServerStats {
   disk = 0
   /** Bytes written to the game's stdin since it started. */
   rx = 0
+  /** Whether memory and CPU have been read since the game started. */
+  sampled = false
   private sampler: TreeSampler | null = null
 
   constructor(private readonly folder: () => string) {}
@@ -19,6 +21,7 @@ export class ServerStats {
   /** Follows a game (its pid, or its sandbox's). */
   track(pid: number): void {
     this.sampler = new TreeSampler(pid)
+    this.sampled = false
   }
 
   get tracking(): boolean {
@@ -28,12 +31,14 @@ export class ServerStats {
   /** A new game starts: counters from zero. */
   reset(): void {
     this.rx = this.memory = this.cpu = 0
+    this.sampled = false
   }
 
   /** The game ended. */
   untrack(): void {
     this.sampler = null
     this.memory = this.cpu = 0
+    this.sampled = false
   }
 
   /** Samples memory and CPU; false when no game is tracked. */
@@ -42,6 +47,7 @@ export class ServerStats {
     const s = await this.sampler.sample()
     this.memory = s.memoryBytes
     this.cpu = s.cpuPercent
+    this.sampled = true
     return true
   }
 

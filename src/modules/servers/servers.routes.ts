@@ -67,7 +67,7 @@ export const serversRoutes: FastifyPluginAsyncTypebox<{ service: ServersService;
     schema: { summary: 'Current state and resource usage of a server', tags, security, params: ClientServerParams, response: withErrors({ 200: ResourcesSchema }) },
     handler: async (request) => {
       const { row } = await service.resolveForClient(request.principal!.user, request.params.server)
-      const stats = service.stats(row.uuid) ?? { memory_bytes: 0, memory_limit_bytes: 0, cpu_absolute: 0, network: { rx_bytes: 0, tx_bytes: 0 }, uptime: 0, state: 'offline' as const, disk_bytes: 0 }
+      const stats = (await service.currentStats(row.uuid)) ?? { memory_bytes: 0, memory_limit_bytes: 0, cpu_absolute: 0, network: { rx_bytes: 0, tx_bytes: 0 }, uptime: 0, state: 'offline' as const, disk_bytes: 0 }
       return { object: 'stats' as const, attributes: resourcesAttributes(row, stats) }
     },
   })

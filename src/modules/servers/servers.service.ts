@@ -254,8 +254,14 @@ export function createServersService(deps: {
       return supervisor.get(uuid)?.state ?? 'offline'
     },
 
+    /** The last figures, as the periodic stats event sent them. */
     stats(uuid: string) {
       return supervisor.get(uuid)?.snapshot() ?? null
+    },
+
+    /** The figures now (a game just started is measured first). */
+    async currentStats(uuid: string) {
+      return (await supervisor.get(uuid)?.currentSnapshot()) ?? null
     },
 
     /** The last `n` console lines (what `send logs` replays), from the durable log. */
