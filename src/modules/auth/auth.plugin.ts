@@ -6,7 +6,7 @@
  */
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify'
 import { Forbidden, NOT_AN_ADMIN, Unauthenticated, WRONG_KEY_FOR_APPLICATION_API, WRONG_KEY_FOR_CLIENT_API } from '../../lib/errors.js'
 import { KEY_TYPE_APPLICATION, KEY_TYPE_CLIENT } from './api-key.format.js'
 import { createApiKeyService, type ApiKeyService, type KeyAuthResult } from './api-keys.service.js'
@@ -24,7 +24,7 @@ declare module 'fastify' {
     /** True while the key or session a socket token was issued from (`credentialRef`) is valid. */
     isCredentialActive: (ref: string) => Promise<boolean>
     /** onRequest guard: a client key or a browser session. */
-    requireClient: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+    requireClient: onRequestHookHandler
     /** onRequest guard: an application key of an administrator. */
     requireApplication: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
     /** onRequest guard: an administrator's application key or browser session (managing application keys). */
@@ -145,15 +145,16 @@ export default fp(
     })
 
     /** No valid credential: a session write without its CSRF token is 403, anything else 401. */
-    function refuseAnonymous(request: FastifyRequest): never {
-      if (request.authFailure === 'csrf') throw new Forbidden(CSRF_REFUSED)
-      throw new Unauthenticated()
+    function anonymousRefusal(request: FastifyRequest): Error {
+      return request.authFailure === 'csrf' ? new Forbidden(CSRF_REFUSED) : new Unauthenticated()
     }
 
-    app.decorate('requireClient', async function requireClient(request: FastifyRequest) {
+    // Callback style, like the credential hook above: it guards every Client API request.
+    app.decorate('requireClient', function requireClient(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
       const p = request.principal
-      if (!p) return refuseAnonymous(request)
-      if (p.via === 'key' && p.keyType !== KEY_TYPE_CLIENT) throw new Forbidden(WRONG_KEY_FOR_CLIENT_API)
+      if (!p) return done(anonymousRefusal(request))
+      if (p.via === 'key' && p.keyType !== KEY_TYPE_CLIENT) return done(new Forbidden(WRONG_KEY_FOR_CLIENT_API))
+      done()
     })
 
     async function requireApplication(request: FastifyRequest) {
@@ -170,7 +171,7 @@ export default fp(
     // application key. Session writes are CSRF-checked on resolve.
     app.decorate('requireAdministrator', async function requireAdministrator(request: FastifyRequest) {
       const p = request.principal
-      if (!p) return refuseAnonymous(request)
+      if (!p) throw anonymousRefusal(request)
       if (p.via !== 'session') return requireApplication(request)
       if (!p.user.rootAdmin) throw new Forbidden(NOT_AN_ADMIN)
     })
