@@ -146,7 +146,8 @@ export class Instance {
   /** The figures now: a game that has not been measured since it started is measured first
    * (asking right after start must not read 0 bytes of memory for a running game). */
   async currentSnapshot(): Promise<StatsSnapshot> {
-    if (this.holder && !this.stats.sampled) await this.tick()
+    // Twice at most: a pass already in flight may have started before the game's pid was known.
+    for (let pass = 0; pass < 2 && this.holder && !this.stats.sampled; pass++) await this.tick()
     return this.snapshot()
   }
 
