@@ -79,6 +79,23 @@ t.test('token timers repeat while the condition holds', async (t) => {
   t.same(seen.slice(seen.indexOf('expired')), ['expired', 'expired', 'expired'], 'expired repeated, nothing else after it')
 })
 
+t.test('token timers due at the same time share a timer; clearing one leaves the others', async (t) => {
+  const seen: string[] = []
+  const target = (name: string) => ({ tokenExpiring: () => void seen.push(`${name} expiring`), tokenExpired: () => void seen.push(`${name} expired`) })
+  const now = Date.now() / 1000
+  const [a, b, c] = ['a', 'b', 'c'].map((n) => new TokenTimers(target(n), 100))
+  for (const x of [a!, b!, c!]) x.reset(now, now + 0.3)
+  b!.clear()
+  await until(() => seen.includes('a expired') && seen.includes('c expired'), 'both expired')
+  a!.clear()
+  c!.clear()
+  t.ok(seen.includes('a expiring') && seen.includes('c expiring'), 'both were warned')
+  t.notOk(seen.some((e) => e.startsWith('b ')), 'the cleared one was never called')
+  const count = seen.length
+  await new Promise((r) => setTimeout(r, 250))
+  t.equal(seen.length, count, 'nothing fires after every member is cleared')
+})
+
 t.test('inbound pipeline: size, flood, parse, order, internal errors', async (t) => {
   const order: number[] = []
   const r = await rig(t, family(), (s) => ({

@@ -59,8 +59,47 @@ export interface TokenTimerTarget {
   tokenExpired(): void
 }
 
+/**
+ * One Timeout per due time, shared by every socket due then. Due times derive from the token's
+ * `exp` (whole seconds) and repeats from the previous due time, so sockets whose tokens were
+ * issued in the same second share a timer: a Timeout and a closure per socket were a tenth of
+ * an idle authenticated socket's heap.
+ */
+class DueTimers {
+  private readonly slots = new Map<number, { timer: NodeJS.Timeout; members: Set<TokenTimers> }>()
+
+  add(at: number, member: TokenTimers): void {
+    let slot = this.slots.get(at)
+    if (!slot) {
+      const members = new Set<TokenTimers>()
+      const timer = setTimeout(() => {
+        this.slots.delete(at)
+        for (const m of members) m.fire(at)
+      }, Math.max(0, at - Date.now()))
+      timer.unref()
+      slot = { timer, members }
+      this.slots.set(at, slot)
+    }
+    slot.members.add(member)
+  }
+
+  remove(at: number, member: TokenTimers): void {
+    const slot = this.slots.get(at)
+    if (!slot) return
+    slot.members.delete(member)
+    if (slot.members.size === 0) {
+      clearTimeout(slot.timer)
+      this.slots.delete(at)
+    }
+  }
+}
+
+const dueTimers = new DueTimers()
+
 export class TokenTimers {
-  private timer: NodeJS.Timeout | null = null
+  /** When the timers fire next (ms since the epoch), or -1. */
+  private at = -1
+  private phase: 'expiring' | 'expired' = 'expiring'
   private exp = 0
 
   constructor(
@@ -71,29 +110,33 @@ export class TokenTimers {
   reset(iatSec: number, expSec: number): void {
     this.clear()
     this.exp = expSec
-    this.schedule(expSec * 1000 - warnLeadSec(iatSec, expSec) * 1000 - Date.now(), 'expiring')
+    this.schedule(expSec * 1000 - warnLeadSec(iatSec, expSec) * 1000, 'expiring')
   }
 
   clear(): void {
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = null
+    if (this.at >= 0) dueTimers.remove(this.at, this)
+    this.at = -1
   }
 
-  private schedule(inMs: number, phase: 'expiring' | 'expired'): void {
-    this.timer = setTimeout(() => this.fire(phase), Math.max(0, inMs))
-    this.timer.unref()
+  private schedule(at: number, phase: 'expiring' | 'expired'): void {
+    this.at = at
+    this.phase = phase
+    dueTimers.add(at, this)
   }
 
-  private fire(phase: 'expiring' | 'expired'): void {
-    const left = this.exp * 1000 - Date.now()
-    if (phase === 'expiring' && left > 0) {
+  /** Called by the shared timer due at `at`. */
+  fire(at: number): void {
+    this.at = -1
+    const expMs = this.exp * 1000
+    const left = expMs - Date.now()
+    if (this.phase === 'expiring' && left > 0) {
       this.target.tokenExpiring(this.exp)
       // The next repeat, or expiry if that comes first.
-      if (left > this.repeatMs) this.schedule(this.repeatMs, 'expiring')
-      else this.schedule(left, 'expired')
+      if (expMs - at > this.repeatMs) this.schedule(at + this.repeatMs, 'expiring')
+      else this.schedule(expMs, 'expired')
       return
     }
     this.target.tokenExpired()
-    this.schedule(this.repeatMs, 'expired')
+    this.schedule(Math.max(at, expMs) + this.repeatMs, 'expired')
   }
 }
