@@ -96,6 +96,21 @@ t.test('token timers due at the same time share a timer; clearing one leaves the
   t.equal(seen.length, count, 'nothing fires after every member is cleared')
 })
 
+t.test('a token timer cleared by the handler of another one due at the same time is not called', async (t) => {
+  const seen: string[] = []
+  const now = Date.now() / 1000
+  // `first` closes `second` when warned (as closing another socket of the user would).
+  let second: TokenTimers | null = null
+  const first = new TokenTimers({ tokenExpiring: () => { seen.push('first expiring'); second!.clear() }, tokenExpired: () => void seen.push('first expired') }, 100)
+  second = new TokenTimers({ tokenExpiring: () => void seen.push('second expiring'), tokenExpired: () => void seen.push('second expired') }, 100)
+  first.reset(now, now + 0.3)
+  second.reset(now, now + 0.3)
+  await until(() => seen.includes('first expired'), 'first expired')
+  first.clear()
+  await new Promise((r) => setTimeout(r, 250))
+  t.notOk(seen.some((e) => e.startsWith('second ')), 'the cleared one was never called, and nothing was rescheduled for it')
+})
+
 t.test('inbound pipeline: size, flood, parse, order, internal errors', async (t) => {
   const order: number[] = []
   const r = await rig(t, family(), (s) => ({

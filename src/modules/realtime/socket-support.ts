@@ -65,31 +65,38 @@ export interface TokenTimerTarget {
  * issued in the same second share a timer: a Timeout and a closure per socket were a tenth of
  * an idle authenticated socket's heap.
  */
-class DueTimers {
-  private readonly slots = new Map<number, { timer: NodeJS.Timeout; members: Set<TokenTimers> }>()
+interface DueSlot {
+  at: number
+  timer: NodeJS.Timeout
+  members: Set<TokenTimers>
+}
 
-  add(at: number, member: TokenTimers): void {
+class DueTimers {
+  private readonly slots = new Map<number, DueSlot>()
+
+  add(at: number, member: TokenTimers): DueSlot {
     let slot = this.slots.get(at)
     if (!slot) {
       const members = new Set<TokenTimers>()
       const timer = setTimeout(() => {
         this.slots.delete(at)
-        for (const m of members) m.fire(at)
+        // A member cleared by another member's handler is deleted from the set before its turn.
+        for (const m of members) m.fire(due)
       }, Math.max(0, at - Date.now()))
       timer.unref()
-      slot = { timer, members }
+      const due: DueSlot = { at, timer, members }
+      slot = due
       this.slots.set(at, slot)
     }
     slot.members.add(member)
+    return slot
   }
 
-  remove(at: number, member: TokenTimers): void {
-    const slot = this.slots.get(at)
-    if (!slot) return
+  remove(slot: DueSlot, member: TokenTimers): void {
     slot.members.delete(member)
-    if (slot.members.size === 0) {
+    if (slot.members.size === 0 && this.slots.get(slot.at) === slot) {
       clearTimeout(slot.timer)
-      this.slots.delete(at)
+      this.slots.delete(slot.at)
     }
   }
 }
@@ -97,8 +104,8 @@ class DueTimers {
 const dueTimers = new DueTimers()
 
 export class TokenTimers {
-  /** When the timers fire next (ms since the epoch), or -1. */
-  private at = -1
+  /** The shared timer this socket waits on, or null. */
+  private slot: DueSlot | null = null
   private phase: 'expiring' | 'expired' = 'expiring'
   private exp = 0
 
@@ -114,19 +121,20 @@ export class TokenTimers {
   }
 
   clear(): void {
-    if (this.at >= 0) dueTimers.remove(this.at, this)
-    this.at = -1
+    if (this.slot) dueTimers.remove(this.slot, this)
+    this.slot = null
   }
 
   private schedule(at: number, phase: 'expiring' | 'expired'): void {
-    this.at = at
     this.phase = phase
-    dueTimers.add(at, this)
+    this.slot = dueTimers.add(at, this)
   }
 
-  /** Called by the shared timer due at `at`. */
-  fire(at: number): void {
-    this.at = -1
+  /** Called by the shared timer of `slot` (ignored when this socket no longer waits on it). */
+  fire(slot: DueSlot): void {
+    if (this.slot !== slot) return
+    this.slot = null
+    const at = slot.at
     const expMs = this.exp * 1000
     const left = expMs - Date.now()
     if (this.phase === 'expiring' && left > 0) {
