@@ -77,6 +77,16 @@ export async function overflow(page: Page): Promise<{ scrollWidth: number; inner
 /** axe-core run inside the page; returns the serious and critical violations, one line each. */
 export async function axeSerious(page: Page): Promise<string[]> {
   if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE_SCRIPT })
+  // A button enabled a moment ago is still fading in (its opacity transition): its colours mid-way
+  // are not what the user reads, so finite transitions and animations end before axe looks.
+  await page.evaluate(() =>
+    Promise.all(
+      document
+        .getAnimations()
+        .filter((a) => Number.isFinite(Number(a.effect?.getComputedTiming().endTime)))
+        .map((a) => a.finished.catch(() => undefined)),
+    ),
+  )
   const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }))
   return res.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
