@@ -14,7 +14,12 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url))
 // Page-side globals, for the functions below that run inside the browser (page.evaluate /
 // waitForFunction). Module-scoped: the root tsconfig has no DOM lib and must not get one.
-declare const document: { querySelector(selector: string): any }
+/** The page's animations as far as this file reads them (the tests compile without the DOM's types). */
+interface PageAnimation {
+  effect: { getComputedTiming(): { endTime?: number | string } } | null
+  finished: Promise<unknown>
+}
+declare const document: { querySelector(selector: string): any; getAnimations(): PageAnimation[] }
 declare const window: { scrollTo(x: number, y: number): void; innerWidth: number; axe: { run(ctx: unknown, opts: unknown): Promise<AxeResults> } }
 declare function requestAnimationFrame(cb: (time: number) => void): number
 

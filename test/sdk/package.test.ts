@@ -6,13 +6,15 @@
  */
 import t from 'tap'
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 
-const CLIENT = fileURLToPath(new URL('../../packages/client/', import.meta.url))
+// The package's own folder, not the test mirror's (npm test runs a mirror of links, and npm pack
+// leaves links out): the mirror's package.json links to the real one.
+const CLIENT = dirname(realpathSync(fileURLToPath(new URL('../../packages/client/package.json', import.meta.url))))
 const run = promisify(execFile)
 
 t.test('npm pack of @wirehub/client', async (t) => {

@@ -23,6 +23,8 @@ import type { TapLike } from '../helper.js'
 
 const README = new URL('../../packages/client/README.md', import.meta.url)
 const SDK_ENTRY = fileURLToPath(new URL('../../packages/client/src/index.ts', import.meta.url))
+/** The same entry as a module to import in this process: `.js` (compiled next to the source when the suite runs from JavaScript, mapped to the `.ts` by a TypeScript loader otherwise). */
+const SDK_MODULE = new URL('../../packages/client/src/index.js', import.meta.url).href
 export const README_BASE_URL = 'http://127.0.0.1:3000'
 export const README_SERVER_ID = '1a2b3c4d'
 /** Where a run's scope and results pass between the test and the example module. */
@@ -80,7 +82,7 @@ function wrap(code: string, scope: Record<string, unknown>): string {
 
 /** Runs an example in this process; resolves with the values of its top-level declarations. */
 export async function runExample(t: TapLike, example: Example, subs: Substitutions, scope: Record<string, unknown> = {}): Promise<Record<string, any>> {
-  const source = wrap(substitute(example.code, subs, { sdk: pathToFileURL(SDK_ENTRY).href, ws: import.meta.resolve('ws') }), scope)
+  const source = wrap(substitute(example.code, subs, { sdk: SDK_MODULE, ws: import.meta.resolve('ws') }), scope)
   const { code } = await transform(source, { loader: 'ts', format: 'esm', target: 'es2022' })
   const dir = mkdtempSync(join(tmpdir(), 'wirehub-readme-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))

@@ -12,8 +12,8 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { entryArgs } from '../entry-point.js'
 import { ADMIN_API_KEY, ADMIN_EMAIL, ADMIN_PASSWORD, freshDatabase } from '../helper.js'
 import { freePort, until } from '../wait.js'
 import { startServer, started, type ServerProcess } from '../embedded/process-support.js'
@@ -21,8 +21,6 @@ import { ConsoleClient } from './console-helpers.js'
 import { endGames, hostClient, hostEnv, type Seqd } from './host-client.js'
 import { DEMO_SERVER_SCRIPT } from '../../src/modules/servers/servers.plugin.js'
 
-const LAUNCHER = fileURLToPath(new URL('../../src/launcher.ts', import.meta.url))
-const TSX = import.meta.resolve('tsx')
 const SECRET = 'launcher-secret-launcher-secret-0123456789'
 
 /** Parent pid of a process (field 4 of /proc/<pid>/stat), or null when it is gone. */
@@ -76,7 +74,7 @@ t.test('games started by the launcher survive a process-group kill of wirehub an
   const uuids: string[] = []
 
   // The launcher: its own process group, an environment with nothing but PATH.
-  const launcher = spawn(process.execPath, ['--import', TSX, LAUNCHER, socket], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } })
+  const launcher = spawn(process.execPath, [...entryArgs('launcher'), socket], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } })
   let launcherOut = ''
   launcher.stdout!.on('data', (d: Buffer) => (launcherOut += d.toString()))
   launcher.stderr!.on('data', (d: Buffer) => (launcherOut += d.toString()))
