@@ -16,6 +16,9 @@
  *     dist/, web/dist/, data/, …), so a path a module resolves from its own location
  *     (`../../prisma/migrations`, `../../web/dist`) holds in the mirror as in the checkout.
  *
+ * Each test file's own code goes to `x.test.main.js`, and `x.test.js`, the file tap runs, starts
+ * it in a child process without tap's process-info hook (scripts/test-child.mjs).
+ *
  * Type checking is not this step's job (`npm run typecheck`, and the build's tsc). The mirror is
  * rebuilt from scratch on every run (about a second), so it is never stale.
  *
@@ -27,12 +30,14 @@ import { readFileSync } from 'node:fs'
 import { lstat, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join, relative } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const MIRROR = join(ROOT, '.test-build')
 /** Never mirrored: the mirror itself, and what git and tap keep for themselves. */
 const IGNORED = new Set(['.test-build', '.git', '.tap'])
+
+const CHILD = pathToFileURL(join(ROOT, 'scripts/test-child.mjs')).href
 
 const require = createRequire(join(ROOT, 'package.json'))
 const esbuild = require('esbuild')
@@ -52,7 +57,17 @@ async function mirrorTree(from, to, jobs) {
       continue
     }
     jobs.push(symlink(src, dst))
-    if (entry.isFile() && entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) jobs.push(transpile(src, dst.slice(0, -3) + '.js'))
+    if (!entry.isFile() || !entry.name.endsWith('.ts') || entry.name.endsWith('.d.ts')) continue
+    const out = dst.slice(0, -3)
+    if (!entry.name.endsWith('.test.ts')) {
+      jobs.push(transpile(src, `${out}.js`))
+      continue
+    }
+    // A test file: tap starts `x.test.js`, which runs `x.test.main.js` in a child without tap's
+    // process-info hook (scripts/test-child.mjs says why).
+    const main = `${entry.name.slice(0, -3)}.main.js`
+    jobs.push(transpile(src, join(to, main)))
+    jobs.push(writeFile(`${out}.js`, `import { runTest } from ${JSON.stringify(CHILD)}\nrunTest(new URL(${JSON.stringify(`./${main}`)}, import.meta.url))\n`))
   }
 }
 
