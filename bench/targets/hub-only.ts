@@ -8,6 +8,7 @@ import { createServer } from 'node:http'
 import pino from 'pino'
 import { WebSocketServer } from 'ws'
 import { Hub } from '../../src/modules/realtime/hub.js'
+import { HubSocket } from '../../src/modules/realtime/hub-socket.js'
 import type { Connection } from '../../src/modules/realtime/connection.js'
 import type { WriteCoalescing } from '../../src/modules/realtime/write-coalescing.js'
 import { METRIC, telemetryText } from '../lib/protocol.js'
@@ -38,7 +39,7 @@ const server = createServer(async (req, res) => {
   res.writeHead(202, { 'content-type': 'application/json' }).end('{}')
 })
 
-const wss = new WebSocketServer({ server, path: '/ws', perMessageDeflate: false, maxPayload: 65536 })
+const wss = new WebSocketServer({ server, path: '/ws', perMessageDeflate: false, maxPayload: 65536, WebSocket: HubSocket })
 wss.on('connection', (ws) => {
   const conn: Connection = hub.connect(ws, 'channel', {})
   conn.collapsedNotice = (count) => JSON.stringify({ type: 'collapsed', count })

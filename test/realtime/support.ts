@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net'
 import pino from 'pino'
 import WebSocket, { WebSocketServer } from 'ws'
 import { Hub } from '../../src/modules/realtime/hub.js'
+import { HubSocket } from '../../src/modules/realtime/hub-socket.js'
 import type { Broker } from '../../src/modules/realtime/broker.js'
 import type { Connection } from '../../src/modules/realtime/connection.js'
 import type { WriteCoalescing } from '../../src/modules/realtime/write-coalescing.js'
@@ -26,7 +27,7 @@ export async function rig(
 ): Promise<Rig> {
   const server: Server = createServer()
   // With deflate, messages of 256 bytes and more are compressed (asynchronously), smaller ones not.
-  const wss = new WebSocketServer({ server, perMessageDeflate: opts.deflate ? { threshold: 256 } : false })
+  const wss = new WebSocketServer({ server, perMessageDeflate: opts.deflate ? { threshold: 256 } : false, WebSocket: HubSocket })
   const hub = new Hub({
     ...(opts.broker ? { broker: opts.broker } : {}),
     log: pino({ level: 'silent' }),

@@ -23,6 +23,7 @@ import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import { CLOSE, type CloseCode } from './close-codes.js'
 import { prepareFrame, type PreparedFrame } from './frame.js'
+import { listenWith, type SocketEvents } from './hub-socket.js'
 import type { Subscription } from './subscription.js'
 import { flushAtEndOfTurn, type TurnFlushable, type WriteCoalescing } from './write-coalescing.js'
 
@@ -74,7 +75,15 @@ interface WsInternals {
 
 let nextId = 1
 
-export class Connection<M = unknown> implements TurnFlushable {
+/** What the connection hands on of its socket's inbound side (the session). */
+export interface ConnectionInbound {
+  frame(data: unknown, isBinary: boolean): void
+  ping(): void
+  /** Called once when the socket has closed, with its close code. */
+  ended(code: number): void
+}
+
+export class Connection<M = unknown> implements TurnFlushable, SocketEvents {
   readonly id = nextId++
   /** The hub's subscriptions of this connection (null: none; an array sized to what it holds). */
   subs: Subscription[] | null = null
@@ -112,13 +121,13 @@ export class Connection<M = unknown> implements TurnFlushable {
   private flushQueued = false
   private readonly turnMaxBytes: number
 
-  /** Called once when the socket has closed, with its close code (the session's cleanup). */
-  onClose: ((code: number) => void) | null = null
+  /** Receives the socket's frames, pings and close (the session), or null. */
+  inbound: ConnectionInbound | null = null
 
   /**
    * Per-socket memory matters at tens of thousands of idle sockets: the connection shares its
-   * owner and limits with every other one and attaches one plain listener per ws event (a
-   * `once` wrapper costs a bound function and a state object per socket).
+   * owner and limits with every other one and takes its socket's events without listeners
+   * (hub-socket.ts).
    */
   constructor(
     readonly ws: WebSocket,
@@ -132,11 +141,24 @@ export class Connection<M = unknown> implements TurnFlushable {
     this.raw = !!this.socket && !ws.extensions.includes('permessage-deflate')
     this.coalesce = this.socket ? (limits.coalesceWrites ?? 'tick') : 'off'
     this.turnMaxBytes = Math.min(TURN_MAX_BYTES, limits.softLimitBytes, limits.hardLimitBytes)
-    ws.on('close', (code: number) => this.dispose(code))
-    ws.on('pong', () => {
-      this.alive = true
-    })
+    listenWith(ws, this)
     releaseUpgradeContext(ws, this.socket)
+  }
+
+  socketMessage(data: unknown, isBinary: boolean): void {
+    this.inbound?.frame(data, isBinary)
+  }
+
+  socketPing(): void {
+    this.inbound?.ping()
+  }
+
+  socketPong(): void {
+    this.alive = true
+  }
+
+  socketClose(code: number): void {
+    this.dispose(code)
   }
 
   /** Bytes waiting to be taken by the kernel (this turn's frames on an empty socket excluded). */
@@ -347,7 +369,7 @@ export class Connection<M = unknown> implements TurnFlushable {
     // Only the socket's own 'close' carries the code the session reports.
     if (code !== undefined && !this.disposed) {
       this.disposed = true
-      this.onClose?.(code)
+      this.inbound?.ended(code)
     }
   }
 }

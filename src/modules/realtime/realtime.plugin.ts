@@ -6,9 +6,10 @@
  * Pterodactyl panel, PteroJS, the SDK) follows.
  */
 import fp from 'fastify-plugin'
-import websocket from '@fastify/websocket'
+import websocket, { type WebsocketPluginOptions } from '@fastify/websocket'
 import { compileOriginPolicy, type OriginPolicy } from '../../lib/origin-policy.js'
 import { Hub } from './hub.js'
+import { HubSocket } from './hub-socket.js'
 import { CLOSE } from './close-codes.js'
 import type { Broker } from './broker.js'
 import { RedisBroker } from './redis-broker.js'
@@ -32,6 +33,8 @@ export default fp(
       options: {
         maxPayload: cfg.WS_MAX_PAYLOAD,
         perMessageDeflate: cfg.WS_PERMESSAGE_DEFLATE,
+        // The option's type asks for the ws module's statics too; ws itself needs only the class.
+        WebSocket: HubSocket as unknown as NonNullable<WebsocketPluginOptions['options']>['WebSocket'],
       },
       // Replaces @fastify/websocket's default, which closes sockets without a code (clients see
       // 1005, after which Sockette does not reconnect): every socket gets 1012.

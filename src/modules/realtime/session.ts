@@ -24,7 +24,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { WebSocket } from 'ws'
 import { CLOSE, type CloseCode } from './close-codes.js'
-import type { Connection } from './connection.js'
+import type { Connection, ConnectionInbound } from './connection.js'
 import type { Hub } from './hub.js'
 import { frameBuffer, parseText, TokenTimers, type ParseError, type TokenTimerTarget } from './socket-support.js'
 import { TokenBucket } from './token-bucket.js'
@@ -100,7 +100,7 @@ const NO_OPTIONS: SubscribeOptions = Object.freeze({})
 /** The adapter a session has until `use` (drops messages). */
 const NO_ADAPTER: ProtocolAdapter = Object.freeze({ message() {} })
 
-export class Session<M = unknown> implements TokenTimerTarget {
+export class Session<M = unknown> implements TokenTimerTarget, ConnectionInbound {
   readonly conn: Connection<M>
   userId: number | null = null
   cred: string | null = null
@@ -135,10 +135,8 @@ export class Session<M = unknown> implements TokenTimerTarget {
     this.conn = deps.hub.connect<M>(ws, family.kind, meta)
     this.bucket = new TokenBucket(l.messagesPerSecond, l.burst)
     this.timers = new TokenTimers(this, deps.tokenRepeatMs)
-    // Attached synchronously: a client may send its first message in the same tick as the upgrade.
-    ws.on('message', (data, isBinary) => this.onFrame(frameBuffer(data as Buffer), isBinary))
-    ws.on('ping', () => this.onPing())
-    this.conn.onClose = (code) => this.dispose(code)
+    // Set synchronously: a client may send its first message in the same tick as the upgrade.
+    this.conn.inbound = this
     deps.index.add(this as Session)
     // A family without an auth deadline admits by what the handshake carried (Origin, address).
     if (l.authTimeoutSec === 0) this.conn.authenticated = true
@@ -296,8 +294,10 @@ export class Session<M = unknown> implements TokenTimerTarget {
 
   // ------------------------------------------------------------------ inbound pipeline
 
-  private onFrame(buf: Buffer, isBinary: boolean): void {
+  /** An inbound frame (the connection hands it on). */
+  frame(data: unknown, isBinary: boolean): void {
     if (this.conn.closed) return
+    const buf = frameBuffer(data as Buffer)
     this.conn.counters.messagesIn++
     this.deps.index.stats.messageIn(this.family.kind)
     const max = this.family.limits.maxMessageBytes
@@ -312,7 +312,7 @@ export class Session<M = unknown> implements TokenTimerTarget {
   }
 
   /** Pings count against the same budget: a ping flood is cut off with 4029 like any flood. */
-  private onPing(): void {
+  ping(): void {
     if (this.conn.closed) return
     this.conn.alive = true
     this.take()
@@ -335,6 +335,11 @@ export class Session<M = unknown> implements TokenTimerTarget {
       // An idle socket keeps no queue (its backing store would stay allocated after shift()).
       this.queue = null
     }
+  }
+
+  /** The socket closed (the connection reports it once). */
+  ended(code: number): void {
+    this.dispose(code)
   }
 
   private dispose(code: number): void {

@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { pterodactylCode } from '../../lib/errors.js'
+import { HubSocket } from '../realtime/hub-socket.js'
 import type { UpgradeCheck, UserEventsMeta } from './user-events.socket.js'
 import { USER_EVENTS_PATH } from './user-events.types.js'
 
@@ -53,7 +54,7 @@ function refuse(socket: Duplex, status: number, detail: string): void {
 export async function startExtraServer(opts: ExtraServerOptions): Promise<ExtraServer> {
   const { log } = opts
   const sockets = new Set<WebSocket>()
-  const wss = new WebSocketServer({ noServer: true, clientTracking: false, maxPayload: opts.maxPayload, perMessageDeflate: opts.perMessageDeflate })
+  const wss = new WebSocketServer({ noServer: true, clientTracking: false, WebSocket: HubSocket, maxPayload: opts.maxPayload, perMessageDeflate: opts.perMessageDeflate })
   const server = createServer((req, res) => {
     res.writeHead(426, { 'content-type': 'application/json; charset=utf-8', connection: 'close', upgrade: 'websocket' })
     res.end(errorBody(426, 'This port only serves the user events websocket.'))
