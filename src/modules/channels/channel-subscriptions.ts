@@ -7,7 +7,7 @@
  */
 import type { Connection } from '../realtime/connection.js'
 import type { Session } from '../realtime/session.js'
-import type { SessionSubscription } from '../realtime/session-subscriptions.js'
+import type { Subscription } from '../realtime/subscription.js'
 import type { SubscribeOptions } from '../realtime/subscription.js'
 import type { DeviceDirectory } from '../devices/device-directory.js'
 import { Seam, type TelemetryStream } from '../devices/telemetry.stream.js'
@@ -41,7 +41,7 @@ export interface SubscriptionDeps {
 interface Entry {
   spec: SubscriptionSpec
   deviceId: number | null
-  sub: SessionSubscription | null
+  sub: Subscription | null
   /** Set when the subscribe asked for history or a snapshot: holds live updates until it is sent. */
   seam?: Seam
 }
@@ -53,7 +53,12 @@ export interface ChannelReplies {
 }
 
 export class ChannelSubscriptions {
-  private readonly entries = new Map<string, Entry>()
+  /**
+   * One per channel and device (`deviceId` null: the whole channel), in subscription order. An
+   * array, not a map keyed by channel and device: most sockets hold one, and a map's table is
+   * the larger part of an idle socket's subscription state.
+   */
+  private entries: Entry[] = []
 
   constructor(
     private readonly session: Session<{ userId: number | null }>,
@@ -82,23 +87,29 @@ export class ChannelSubscriptions {
       }
     }
     if (this.session.state !== 'authenticated') return this.out.error('token_expired')
-    const keys = ids ? ids.map((id) => `${spec.channel}|${id}`) : [`${spec.channel}|*`]
-    const added = keys.filter((k) => !this.entries.has(k)).length
-    if (this.entries.size + added > MAX_SUBSCRIPTIONS) {
+    const targets: Array<number | null> = ids ?? [null]
+    const added = targets.filter((id) => this.indexOf(spec.channel, id) < 0).length
+    if (this.entries.length + added > MAX_SUBSCRIPTIONS) {
       return this.out.error('too_many_subscriptions', `A socket holds at most ${MAX_SUBSCRIPTIONS} subscriptions (one per channel and device).`)
     }
-    keys.forEach((key, i) => {
-      const old = this.entries.get(key)
-      if (old) this.detach(old)
-      const e: Entry = { spec, deviceId: ids ? ids[i]! : null, sub: null }
+    for (const deviceId of targets) {
+      const e: Entry = { spec, deviceId, sub: null }
       if (spec.history || spec.snapshot) e.seam = new Seam()
-      this.entries.set(key, e)
+      const at = this.indexOf(spec.channel, deviceId)
+      if (at >= 0) {
+        this.detach(this.entries[at]!)
+        this.entries[at] = e
+      } else if (this.entries.length === 0) {
+        this.entries = [e] // sized to what it holds (a push onto an empty array reserves 17)
+      } else {
+        this.entries.push(e)
+      }
       this.attach(e, user())
-    })
+    }
     const device_id = ids ? (ids.length === 1 && !Array.isArray(msg.filters?.device_id ?? msg.device_id) ? ids[0]! : ids) : null
     this.out.send({ type: 'subscribed', channel: spec.channel, device_id, filters: echo(spec) })
-    for (const key of keys) {
-      const e = this.entries.get(key)
+    for (const deviceId of targets) {
+      const e = this.entries[this.indexOf(spec.channel, deviceId)]
       if (e?.seam && e.deviceId !== null) {
         await this.deps.stream.deliver({ conn: this.session.conn as Connection, deviceId: e.deviceId, seam: e.seam, start: spec.history, snapshot: spec.snapshot, metrics: spec.metrics })
       }
@@ -110,26 +121,27 @@ export class ChannelSubscriptions {
       return this.out.error('unknown_channel', `Unknown channel "${msg.channel}"; expected ${CHANNELS.join(', ')}.`)
     }
     const ids = unsubscribeTargets(msg)
-    let removed = 0
-    for (const [key, e] of this.entries) {
-      if (e.spec.channel !== msg.channel) continue
-      if (ids && (e.deviceId === null || !ids.includes(e.deviceId))) continue
+    const kept = this.entries.filter((e) => {
+      if (e.spec.channel !== msg.channel) return true
+      if (ids && (e.deviceId === null || !ids.includes(e.deviceId))) return true
       this.detach(e)
-      this.entries.delete(key)
-      removed++
-    }
+      return false
+    })
+    const removed = this.entries.length - kept.length
+    this.entries = kept
     this.out.send({ type: 'unsubscribed', channel: msg.channel, device_id: ids ? (ids.length === 1 ? ids[0]! : ids) : null, removed })
   }
 
   /** The user changed: every subscription moves to what `user` may still see. */
   async regrant(user: ChannelUser): Promise<void> {
-    for (const [key, e] of [...this.entries]) {
+    for (const e of [...this.entries]) {
       this.detach(e)
       if (e.deviceId !== null && !user.rootAdmin) {
         const info = await this.deps.directory.get(e.deviceId)
         if (this.session.closed) return
         if (!info || info.ownerId !== user.id) {
-          this.entries.delete(key)
+          const at = this.entries.indexOf(e)
+          if (at >= 0) this.entries.splice(at, 1)
           this.out.error('device_not_found', `Device ${e.deviceId} does not belong to you; its ${e.spec.channel} subscription was removed.`)
           continue
         }
@@ -139,7 +151,11 @@ export class ChannelSubscriptions {
   }
 
   clear(): void {
-    this.entries.clear()
+    this.entries = []
+  }
+
+  private indexOf(channel: ChannelName, deviceId: number | null): number {
+    return this.entries.findIndex((e) => e.spec.channel === channel && e.deviceId === deviceId)
   }
 
   /** Creates the hub subscription of one entry (compiled filter, variant, interval). */

@@ -14,7 +14,7 @@ import { MemoryBroker } from './broker.js'
 import { CLOSE, type CloseCode } from './close-codes.js'
 import { Connection, type BacklogLimits, type ConnectionOwner, type OutboundOptions } from './connection.js'
 import { prepareFrame, type PreparedFrame } from './frame.js'
-import type { SubscribeOptions, Subscription, ThrottleState } from './subscription.js'
+import { subscription, type SubscribeOptions, type Subscription, type ThrottleState } from './subscription.js'
 
 export interface Codec {
   /** The text frame for one variant of the payload, or null when that variant has nothing to send. */
@@ -81,25 +81,31 @@ export class Hub {
   }
 
   subscribe(conn: Connection, topic: string, o: SubscribeOptions = {}): Subscription {
-    const sub: Subscription = {
-      conn,
-      topic,
-      variant: o.variant ?? '',
-      filter: o.filter,
-      minIntervalMs: o.minIntervalMs ?? 0,
-      tag: o.tag ?? topic,
-      throttle: null,
-    }
-    let set = this.topics.get(topic)
+    const sub = subscription(conn, topic, o)
+    this.resubscribe(sub)
+    return sub
+  }
+
+  /**
+   * Attaches a subscription made by `subscription` or detached by `unsubscribe` (a session
+   * pauses its subscriptions that way while its token is expired). Must not be attached already.
+   */
+  resubscribe(sub: Subscription): void {
+    const conn = sub.conn
+    let set = this.topics.get(sub.topic)
     if (!set) {
       set = new Set()
-      this.topics.set(topic, set)
-      this.broker.follow(topic)
+      this.topics.set(sub.topic, set)
+      this.broker.follow(sub.topic)
+    } else {
+      // Sockets on one topic share its name and usually their tag: one string each, not one per socket.
+      const first = set.values().next().value as Subscription
+      sub.topic = first.topic
+      if (sub.tag === first.tag) sub.tag = first.tag
     }
     set.add(sub)
     if (conn.subs === null) conn.subs = [sub]
     else conn.subs.push(sub)
-    return sub
   }
 
   unsubscribe(sub: Subscription): void {

@@ -29,8 +29,7 @@ import type { Hub } from './hub.js'
 import { frameBuffer, parseText, TokenTimers, type ParseError, type TokenTimerTarget } from './socket-support.js'
 import { TokenBucket } from './token-bucket.js'
 import type { SessionIndex } from './session-index.js'
-import { SessionSubscriptions, type SessionSubscription } from './session-subscriptions.js'
-import type { SubscribeOptions } from './subscription.js'
+import { subscription, type SubscribeOptions, type Subscription } from './subscription.js'
 
 /** Inbound messages waiting behind a slow (database) step before the socket is closed (4029). */
 export const MAX_QUEUE = 256
@@ -121,8 +120,12 @@ export class Session<M = unknown> implements TokenTimerTarget, ConnectionInbound
   private disposed = false
   private authFailures = 0
   private exp = 0
-  /** Created at the first `subscribe` (an idle socket without subscriptions pays nothing). */
-  private subs: SessionSubscriptions | null = null
+  /**
+   * While the token is expired, the hub subscriptions taken through `subscribe`, detached from
+   * the hub until the renewing auth (delivery stops; clients recover from history). While it is
+   * valid they are the connection's own list (`conn.subs`) and this is null.
+   */
+  private paused: Subscription[] | null = null
 
   constructor(
     ws: WebSocket,
@@ -160,8 +163,11 @@ export class Session<M = unknown> implements TokenTimerTarget, ConnectionInbound
 
   tokenExpired(): void {
     this.renewalRequested = true
-    this.state = 'expired'
-    this.subs?.pause()
+    if (this.state !== 'expired') {
+      this.state = 'expired'
+      this.paused = this.conn.subs === null ? [] : [...this.conn.subs]
+      for (const s of this.paused) this.deps.hub.unsubscribe(s)
+    }
     this.adapter.expired?.()
   }
 
@@ -197,7 +203,9 @@ export class Session<M = unknown> implements TokenTimerTarget, ConnectionInbound
     this.renewalRequested = false
     this.conn.authenticated = true
     this.conn.credential = grant.cred // the periodic credential sweep reads it
-    this.subs?.resume()
+    const paused = this.paused
+    this.paused = null
+    if (paused !== null && !this.conn.closed) for (const s of paused) this.deps.hub.resubscribe(s)
     if (grant.iat !== undefined && grant.exp !== undefined) {
       this.exp = grant.exp
       this.timers.reset(grant.iat, grant.exp)
@@ -232,13 +240,17 @@ export class Session<M = unknown> implements TokenTimerTarget, ConnectionInbound
   }
 
   /** A hub subscription the core pauses while the token is expired and drops at close. */
-  subscribe(topic: string, opts: SubscribeOptions = NO_OPTIONS): SessionSubscription {
-    this.subs ??= new SessionSubscriptions(this.deps.hub, this.conn as Connection, this.state === 'expired')
-    return this.subs.add(topic, opts)
+  subscribe(topic: string, opts: SubscribeOptions = NO_OPTIONS): Subscription {
+    const s = subscription(this.conn as Connection, topic, opts)
+    if (this.paused !== null) this.paused.push(s)
+    else if (!this.conn.closed) this.deps.hub.resubscribe(s)
+    return s
   }
 
-  unsubscribe(s: SessionSubscription): void {
-    this.subs?.remove(s)
+  unsubscribe(s: Subscription): void {
+    if (this.paused === null) return this.deps.hub.unsubscribe(s)
+    const i = this.paused.indexOf(s)
+    if (i >= 0) this.paused.splice(i, 1)
   }
 
   /** Sets the resource the session serves (indexed for `closeResource` / `recheckResource`). */
@@ -347,7 +359,7 @@ export class Session<M = unknown> implements TokenTimerTarget, ConnectionInbound
     this.disposed = true
     if (this.authTimer) clearTimeout(this.authTimer)
     this.timers.clear()
-    this.subs?.clear()
+    this.paused = null
     this.queue = null
     this.deps.index.remove(this as Session, this.conn.closeCode ?? code)
     try {

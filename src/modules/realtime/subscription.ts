@@ -26,10 +26,16 @@ export interface ThrottleState {
 
 export interface Subscription {
   readonly conn: Connection
-  readonly topic: string
+  /** The topic (the hub swaps in the string its other subscribers of the topic share). */
+  topic: string
   readonly variant: string
   readonly filter: ((payload: unknown) => boolean) | undefined
   readonly minIntervalMs: number
-  readonly tag: string
+  tag: string
   throttle: Map<string, ThrottleState> | null
+}
+
+/** A subscription not yet attached to the hub (`Hub.resubscribe` attaches it). */
+export function subscription(conn: Connection, topic: string, o: SubscribeOptions = {}): Subscription {
+  return { conn, topic, variant: o.variant ?? '', filter: o.filter, minIntervalMs: o.minIntervalMs ?? 0, tag: o.tag ?? topic, throttle: null }
 }

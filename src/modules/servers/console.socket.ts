@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { CLOSE } from '../realtime/close-codes.js'
 import type { Session } from '../realtime/session.js'
-import type { SessionSubscription } from '../realtime/session-subscriptions.js'
+import type { Subscription } from '../realtime/subscription.js'
 import { parseText } from '../realtime/socket-support.js'
 import { serverResource } from '../realtime/revocation.js'
 import { NotFound } from '../../lib/errors.js'
@@ -60,7 +60,7 @@ export function createConsoleSockets(app: FastifyInstance, getService: () => Ser
     let claims: SocketTokenClaims | null = null
     /** Effective permissions: the token's, or the re-evaluated ones after a change. */
     let permissions: string[] = []
-    let sub: SessionSubscription | null = null
+    let sub: Subscription | null = null
     let stateAtExpiry: ServerState | null = null
     const send = (event: string, args?: string[]) => session.send(encode(event, args))
     const subscribe = () => void (sub ??= session.subscribe(serverTopic(server.uuid)))
