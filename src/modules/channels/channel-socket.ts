@@ -32,11 +32,14 @@ export interface ChannelDeps extends SubscriptionDeps {
   /** `fresh`: bypass the short user cache (re-evaluation after a change). */
   loadUser(id: number, fresh?: boolean): Promise<ChannelUser | null>
   limits: { maxBatch: number; systemIntervalSec: number }
-  /** Cluster-wide connection slots (per user and in total), taken at the first successful auth. */
+  /**
+   * Cluster-wide connection slots (per user and in total), taken at the first successful auth;
+   * null on a single instance, where the registry's own counts are the whole picture.
+   */
   slots: {
     acquire(userId: number, holder: string): Promise<Refusal | null>
     release(userId: number, holder: string): void
-  }
+  } | null
 }
 
 /** The `{"type":"error"}` code sent right before wirehub closes a channel socket with `code`. */
@@ -60,7 +63,7 @@ export class ChannelSocket implements ProtocolAdapter {
   private slotUser: number | null = null
 
   constructor(
-    private readonly session: Session<{ userId: number | null }>,
+    private readonly session: Session<null>,
     private readonly deps: ChannelDeps,
     only: ChannelName | null,
   ) {
@@ -115,7 +118,7 @@ export class ChannelSocket implements ProtocolAdapter {
 
   closed(): void {
     this.subs.clear()
-    if (this.slotUser !== null) this.deps.slots.release(this.slotUser, this.slotHolder)
+    if (this.slotUser !== null) this.deps.slots?.release(this.slotUser, this.slotHolder)
   }
 
   // ------------------------------------------------------------------ inbound
@@ -169,16 +172,19 @@ export class ChannelSocket implements ProtocolAdapter {
     if (this.session.closed) return
     if (!active || !user || user.uuid !== claims.user_uuid) return this.authFailed('invalid_token', 'The credential behind this token was revoked.', 'revoked')
     if (this.session.state === 'pending') {
-      const refusal = this.deps.registry.checkUser(user.id) ?? (await this.deps.slots.acquire(user.id, this.slotHolder))
+      // Without cluster slots the local check and the binding below happen in one turn.
+      const slots = this.deps.slots
+      const refusal = this.deps.registry.checkUser(user.id) ?? (slots ? await slots.acquire(user.id, this.slotHolder) : null)
       if (refusal) {
         this.send({ type: 'auth_response', success: false, error: refusal.error, message: refusal.message })
         return this.session.close(refusal.code, refusal.message)
       }
-      this.slotUser = user.id
-      if (this.session.closed) return this.deps.slots.release(user.id, this.slotHolder)
+      if (slots) {
+        this.slotUser = user.id
+        if (this.session.closed) return slots.release(user.id, this.slotHolder)
+      }
     }
     this.user = user
-    this.session.conn.meta = { userId: user.id }
     // Counts the socket for the connection limits; after an expiry it resumes delivery.
     this.session.authenticated({ userId: user.id, cred: claims.cred, iat: claims.iat, exp: claims.exp })
     this.send({ type: 'auth_response', success: true, expires_at: new Date(claims.exp * 1000).toISOString() })

@@ -61,7 +61,7 @@ export class ChannelSubscriptions {
   private entries: Entry[] = []
 
   constructor(
-    private readonly session: Session<{ userId: number | null }>,
+    private readonly session: Session<null>,
     private readonly deps: SubscriptionDeps,
     /** The channel this route is restricted to (null: `/ws`, any channel). */
     private readonly only: ChannelName | null,

@@ -65,9 +65,9 @@ export default fp(
         }
         return user
       },
-      // Cluster-wide (REDIS_URL) connection limits; on one instance the local registry and these
-      // agree. The holder names the instance, so slots of a crashed instance expire on their own.
-      slots: {
+      // Cluster-wide (REDIS_URL) connection limits; a single instance has only the local registry's.
+      // The holder names the instance, so slots of a crashed instance expire on their own.
+      slots: !app.cluster.distributed ? null : {
         async acquire(userId, holder) {
           const id = `${app.cluster.instanceId}:${holder}`
           if (!(await app.cluster.acquire('channels:all', id, cfg.WS_MAX_CONNECTIONS))) {

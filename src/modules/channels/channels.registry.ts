@@ -36,9 +36,8 @@ export class ChannelRegistry {
 
   /** A new socket from `ip`: total limit (of authenticated sockets) and the per-IP window. */
   admit(ip: string, now = Date.now()): Refusal | null {
-    if (this.counts.total() >= this.limits.maxTotal) {
-      return { code: CLOSE.TOO_MANY_CONNECTIONS, error: 'too_many_connections', message: `The server accepts at most ${this.limits.maxTotal} channel sockets; retry later.` }
-    }
+    const full = this.full()
+    if (full) return full
     if (!this.ipWindow.hit(`ip:${ip}`, now)) {
       const s = this.ipWindow.retryAfterSec(`ip:${ip}`, now)
       return { code: CLOSE.RATE_LIMITED, error: 'rate_limited', message: `At most ${this.limits.perMinute} new channel sockets per minute from one address; retry in ${s} s.` }
@@ -46,8 +45,18 @@ export class ChannelRegistry {
     return null
   }
 
-  /** First successful auth of a socket: per-user concurrency and per-minute window. */
+  private full(): Refusal | null {
+    if (this.counts.total() < this.limits.maxTotal) return null
+    return { code: CLOSE.TOO_MANY_CONNECTIONS, error: 'too_many_connections', message: `The server accepts at most ${this.limits.maxTotal} channel sockets; retry later.` }
+  }
+
+  /**
+   * First successful auth of a socket: the total again (sockets admitted together may have
+   * authenticated since), per-user concurrency and the per-minute window.
+   */
   checkUser(userId: number, now = Date.now()): Refusal | null {
+    const full = this.full()
+    if (full) return full
     if (this.counts.ofUser(userId) >= this.limits.maxPerUser) {
       return { code: CLOSE.TOO_MANY_CONNECTIONS, error: 'too_many_connections', message: `At most ${this.limits.maxPerUser} channel sockets per user; close one first.` }
     }

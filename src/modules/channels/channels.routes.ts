@@ -53,6 +53,6 @@ export const channelSocketRoutes: FastifyPluginAsync<{ deps: ChannelDeps }> = as
     },
   }
   for (const [path, only] of ROUTES) {
-    app.sockets.route(path, family, () => ({ userId: null as number | null }), (session) => new ChannelSocket(session, deps, only))
+    app.sockets.route(path, family, () => null, (session) => new ChannelSocket(session, deps, only))
   }
 }

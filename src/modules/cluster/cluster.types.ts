@@ -23,6 +23,8 @@ export class RpcError extends Error {
 export interface Cluster {
   readonly nodeName: string
   readonly instanceId: string
+  /** False when this instance is the whole cluster (no Redis): nothing is shared with another. */
+  readonly distributed: boolean
   /** Public base URL of a node (its instance's PUBLIC_URL), if it is alive. */
   nodeUrl(node: string): Promise<string | undefined>
   /** Runs `method` on the instance that is `node` (locally when it is this one). */

@@ -4,6 +4,7 @@ import { RpcError, type Cluster, type RpcHandler } from './cluster.types.js'
 
 export class LocalCluster implements Cluster {
   readonly instanceId = randomUUID()
+  readonly distributed = false
   private readonly handlers = new Map<string, RpcHandler>()
   private readonly slots = new Map<string, Set<string>>()
   private readonly claims = new Map<string, number>()

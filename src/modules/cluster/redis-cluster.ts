@@ -57,6 +57,7 @@ interface RpcReply {
 
 export class RedisCluster implements Cluster {
   readonly instanceId = randomUUID()
+  readonly distributed = true
   private readonly cmd: Redis
   private readonly sub: Redis
   private readonly local: LocalCluster

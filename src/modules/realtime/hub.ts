@@ -54,6 +54,7 @@ export class Hub {
   private readonly pingTimer: NodeJS.Timeout
   private seq = 0
   private sweeping = false
+  private closing: CloseCode | null = null
   /** Serialisations performed (the encode-once test reads it). */
   encodes = 0
   slowDisconnects = 0
@@ -77,6 +78,8 @@ export class Hub {
   connect<M>(ws: WebSocket, kind: string, meta: M, limits?: Partial<BacklogLimits>): Connection<M> {
     const conn = new Connection<M>(ws, kind, meta, limits ? { ...this.opts.limits, ...limits } : this.opts.limits, this.owner)
     this.connections.add(conn as Connection)
+    // An upgrade that completes while the hub shuts down is closed like the others.
+    if (this.closing) conn.close(this.closing)
     return conn
   }
 
@@ -198,6 +201,7 @@ export class Hub {
   /** Closes every connection with `code` (1012 at shutdown) and stops the keepalive timer. */
   async close(code: CloseCode = CLOSE.RESTART): Promise<void> {
     clearInterval(this.pingTimer)
+    this.closing = code
     for (const conn of [...this.connections]) conn.close(code)
     await this.broker.close()
   }

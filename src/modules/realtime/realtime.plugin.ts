@@ -35,6 +35,9 @@ export default fp(
         perMessageDeflate: cfg.WS_PERMESSAGE_DEFLATE,
         // The option's type asks for the ws module's statics too; ws itself needs only the class.
         WebSocket: HubSocket as unknown as NonNullable<WebsocketPluginOptions['options']>['WebSocket'],
+        // Every served socket is a hub connection; the hub closes them all at shutdown (ws's own
+        // set would cost each socket a set slot and a close listener).
+        clientTracking: false,
       },
       // Replaces @fastify/websocket's default, which closes sockets without a code (clients see
       // 1005, after which Sockette does not reconnect): every socket gets 1012.
@@ -42,7 +45,6 @@ export default fp(
         const wss = app.websocketServer
         void (async () => {
           await hubRef?.close(CLOSE.RESTART)
-          for (const client of wss.clients) client.close(CLOSE.RESTART.code, CLOSE.RESTART.reason)
           wss.close()
         })().then(() => done(), (err: Error) => done(err))
       },
