@@ -60,17 +60,11 @@ export interface ConnectionOwner {
   collapsedOne(): void
 }
 
-export interface ConnectionCounters {
-  messagesIn: number
-  messagesOut: number
-  bytesOut: number
-  collapsed: number
-}
-
 /** The parts of ws's private state the raw-frame fast path needs (ws 8 has no public API for it). */
 interface WsInternals {
   _socket?: Socket
   _sender?: { _state: number; _queue: unknown[] }
+  _receiver?: { _buffers: Buffer[] }
 }
 
 let nextId = 1
@@ -87,7 +81,9 @@ export class Connection<M = unknown> implements TurnFlushable, SocketEvents {
   readonly id = nextId++
   /** The hub's subscriptions of this connection (null: none; an array sized to what it holds). */
   subs: Subscription[] | null = null
-  readonly counters: ConnectionCounters = { messagesIn: 0, messagesOut: 0, bytesOut: 0, collapsed: 0 }
+  /** Messages written, and droppable ones collapsed or skipped. */
+  messagesOut = 0
+  collapsed = 0
   /** Sequence of the last publication written, so overlapping subscriptions deliver once. */
   lastSeq = 0
   alive = true
@@ -147,6 +143,11 @@ export class Connection<M = unknown> implements TurnFlushable, SocketEvents {
 
   socketMessage(data: unknown, isBinary: boolean): void {
     this.inbound?.frame(data, isBinary)
+    // ws's receiver queues inbound chunks in an array that keeps the backing store it grew to
+    // (17 slots on the first chunk) for the socket's life; an emptied queue is swapped for a
+    // fresh one, so a socket that sent its auth and went quiet does not keep it.
+    const receiver = (this.ws as unknown as WsInternals)._receiver
+    if (receiver !== undefined && receiver._buffers.length === 0) receiver._buffers = []
   }
 
   socketPing(): void {
@@ -240,8 +241,7 @@ export class Connection<M = unknown> implements TurnFlushable, SocketEvents {
       this.corkForTurn()
       this.ws.send(frame.text)
     }
-    this.counters.messagesOut++
-    this.counters.bytesOut += frame.bytes.length
+    this.messagesOut++
     if (this.coalesce === 'off') return
     const turnBytes = this.heldBytes + (this.corkedEmpty ? this.socket!.writableLength : 0)
     if ((this.heldOnEmpty || this.corkedEmpty) && (++this.turnFrames >= TURN_MAX_FRAMES || turnBytes >= this.turnMaxBytes)) {
@@ -313,14 +313,14 @@ export class Connection<M = unknown> implements TurnFlushable, SocketEvents {
   private collapse(key: string, frame: PreparedFrame): void {
     if (!this.pending) this.pending = new Map()
     if (this.pending.has(key)) {
-      this.counters.collapsed++
+      this.collapsed++
       this.owner.collapsedOne()
       this.collapsedSinceNotice++
       this.pending.delete(key) // re-insert keeps the map ordered by latest arrival
     } else if (this.pending.size >= 1024) {
       // Bounded: with more distinct keys than this, the oldest pending sample is dropped.
       this.pending.delete(this.pending.keys().next().value as string)
-      this.counters.collapsed++
+      this.collapsed++
       this.owner.collapsedOne()
       this.collapsedSinceNotice++
     }

@@ -5,7 +5,7 @@
  * `deliver`, which finds recipients through the topic index (never by scanning connections),
  * encodes each distinct variant once into a ready websocket frame, and writes the same bytes to
  * every recipient. Unfiltered subscribers cost one set iteration and one socket write each.
- * Keepalive pings reap dead peers; counters per connection and per topic kind feed /metrics.
+ * Keepalive pings reap dead peers; counters per topic kind feed /metrics.
  */
 import type { WebSocket } from 'ws'
 import type { FastifyBaseLogger } from 'fastify'

@@ -26,8 +26,8 @@ import type { WebSocket } from 'ws'
 import { CLOSE, type CloseCode } from './close-codes.js'
 import type { Connection, ConnectionInbound } from './connection.js'
 import type { Hub } from './hub.js'
-import { frameBuffer, parseText, TokenTimers, type ParseError, type TokenTimerTarget } from './socket-support.js'
-import { TokenBucket } from './token-bucket.js'
+import { clearTokenTimers, frameBuffer, parseText, resetTokenTimers, REPEAT_MS, type DueSlot, type ParseError, type TokenTimerState } from './socket-support.js'
+import { takeToken, type BucketState } from './token-bucket.js'
 import type { SessionIndex } from './session-index.js'
 import { subscription, type SubscribeOptions, type Subscription } from './subscription.js'
 
@@ -99,7 +99,7 @@ const NO_OPTIONS: SubscribeOptions = Object.freeze({})
 /** The adapter a session has until `use` (drops messages). */
 const NO_ADAPTER: ProtocolAdapter = Object.freeze({ message() {} })
 
-export class Session<M = unknown> implements TokenTimerTarget, ConnectionInbound {
+export class Session<M = unknown> implements TokenTimerState, ConnectionInbound, BucketState {
   readonly conn: Connection<M>
   userId: number | null = null
   cred: string | null = null
@@ -109,8 +109,13 @@ export class Session<M = unknown> implements TokenTimerTarget, ConnectionInbound
   /** Set when the server asked the client to renew (warning, expiry, permission change). */
   renewalRequested = false
   private adapter: ProtocolAdapter = NO_ADAPTER
-  private readonly bucket: TokenBucket
-  private readonly timers: TokenTimers
+  /** The flood budget (token bucket) of messages and pings. */
+  bucketTokens: number
+  bucketLast: number
+  /** The token timers' state (socket-support.ts). */
+  timerSlot: DueSlot | null = null
+  timerPhase: 'expiring' | 'expired' = 'expiring'
+  timerExp = 0
   private authTimer: NodeJS.Timeout | null = null
   /** Messages waiting behind one that is being handled (null while none has had to wait). */
   private queue: unknown[] | null = null
@@ -119,7 +124,6 @@ export class Session<M = unknown> implements TokenTimerTarget, ConnectionInbound
   private droppedInARow = 0
   private disposed = false
   private authFailures = 0
-  private exp = 0
   /**
    * While the token is expired, the hub subscriptions taken through `subscribe`, detached from
    * the hub until the renewing auth (delivery stops; clients recover from history). While it is
@@ -136,8 +140,8 @@ export class Session<M = unknown> implements TokenTimerTarget, ConnectionInbound
   ) {
     const l = family.limits
     this.conn = deps.hub.connect<M>(ws, family.kind, meta)
-    this.bucket = new TokenBucket(l.messagesPerSecond, l.burst)
-    this.timers = new TokenTimers(this, deps.tokenRepeatMs)
+    this.bucketTokens = l.burst
+    this.bucketLast = Date.now()
     // Set synchronously: a client may send its first message in the same tick as the upgrade.
     this.conn.inbound = this
     deps.index.add(this as Session)
@@ -152,6 +156,10 @@ export class Session<M = unknown> implements TokenTimerTarget, ConnectionInbound
   }
 
   /** The socket's logger, made on first use (most sockets never log; a child costs memory). */
+  get tokenRepeatMs(): number {
+    return this.deps.tokenRepeatMs ?? REPEAT_MS
+  }
+
   get log(): FastifyBaseLogger {
     return (this.childLog ??= this.deps.log.child({ connId: this.conn.id, socket: this.family.kind }))
   }
@@ -207,8 +215,7 @@ export class Session<M = unknown> implements TokenTimerTarget, ConnectionInbound
     this.paused = null
     if (paused !== null && !this.conn.closed) for (const s of paused) this.deps.hub.resubscribe(s)
     if (grant.iat !== undefined && grant.exp !== undefined) {
-      this.exp = grant.exp
-      this.timers.reset(grant.iat, grant.exp)
+      resetTokenTimers(this, grant.iat, grant.exp)
     }
     return true
   }
@@ -229,7 +236,7 @@ export class Session<M = unknown> implements TokenTimerTarget, ConnectionInbound
    */
   requestRenewal(): void {
     this.renewalRequested = true
-    this.adapter.expiring?.(this.exp)
+    this.adapter.expiring?.(this.timerExp)
   }
 
   /** True once after the server asked for a renewal (warning, expiry, access change). */
@@ -290,7 +297,7 @@ export class Session<M = unknown> implements TokenTimerTarget, ConnectionInbound
 
   /** Takes one message from the flood budget; false when it must be dropped. */
   take(frame: Buffer | null = null): boolean {
-    if (this.bucket.take()) {
+    if (takeToken(this, this.family.limits.messagesPerSecond, this.family.limits.burst)) {
       this.droppedInARow = 0
       return true
     }
@@ -310,7 +317,6 @@ export class Session<M = unknown> implements TokenTimerTarget, ConnectionInbound
   frame(data: unknown, isBinary: boolean): void {
     if (this.conn.closed) return
     const buf = frameBuffer(data as Buffer)
-    this.conn.counters.messagesIn++
     this.deps.index.stats.messageIn(this.family.kind)
     const max = this.family.limits.maxMessageBytes
     if (buf.length > max) return this.close(CLOSE.TOO_BIG, `message larger than ${max} bytes`)
@@ -358,7 +364,7 @@ export class Session<M = unknown> implements TokenTimerTarget, ConnectionInbound
     if (this.disposed) return
     this.disposed = true
     if (this.authTimer) clearTimeout(this.authTimer)
-    this.timers.clear()
+    clearTokenTimers(this)
     this.paused = null
     this.queue = null
     this.deps.index.remove(this as Session, this.conn.closeCode ?? code)

@@ -48,15 +48,26 @@ export function warnLeadSec(iatSec: number, expSec: number): number {
   return Math.min(MAX_WARN_SEC, Math.max(0, expSec - iatSec) / 2)
 }
 
-/**
- * Timers for one socket's token. `reset(iat, exp)` after each successful auth; `clear` at close.
- * `tokenExpiring` fires at exp − warnLeadSec and every REPEAT_MS after while the token is still
- * valid; `tokenExpired` fires at exp and every REPEAT_MS after until the next reset.
- */
-/** Who the timers call (the session itself: no closures per socket). */
+/** Who the timers call. */
 export interface TokenTimerTarget {
   tokenExpiring(expSec: number): void
   tokenExpired(): void
+}
+
+/**
+ * One socket's token timers, as state the socket keeps in its own fields (a session is one: no
+ * object per socket). `resetTokenTimers(t, iat, exp)` after each successful auth;
+ * `clearTokenTimers(t)` at close. `tokenExpiring` fires at exp − warnLeadSec and every
+ * `tokenRepeatMs` after while the token is still valid; `tokenExpired` fires at exp and every
+ * `tokenRepeatMs` after until the next reset.
+ */
+export interface TokenTimerState extends TokenTimerTarget {
+  /** The shared timer this socket waits on, or null. */
+  timerSlot: DueSlot | null
+  timerPhase: 'expiring' | 'expired'
+  /** The token's exp in seconds. */
+  timerExp: number
+  readonly tokenRepeatMs: number
 }
 
 /**
@@ -65,23 +76,23 @@ export interface TokenTimerTarget {
  * issued in the same second share a timer: a Timeout and a closure per socket were a tenth of
  * an idle authenticated socket's heap.
  */
-interface DueSlot {
+export interface DueSlot {
   at: number
   timer: NodeJS.Timeout
-  members: Set<TokenTimers>
+  members: Set<TokenTimerState>
 }
 
 class DueTimers {
   private readonly slots = new Map<number, DueSlot>()
 
-  add(at: number, member: TokenTimers): DueSlot {
+  add(at: number, member: TokenTimerState): DueSlot {
     let slot = this.slots.get(at)
     if (!slot) {
-      const members = new Set<TokenTimers>()
+      const members = new Set<TokenTimerState>()
       const timer = setTimeout(() => {
         this.slots.delete(at)
         // A member cleared by another member's handler is deleted from the set before its turn.
-        for (const m of members) m.fire(due)
+        for (const m of members) fireTokenTimer(m, due)
       }, Math.max(0, at - Date.now()))
       timer.unref()
       const due: DueSlot = { at, timer, members }
@@ -92,7 +103,7 @@ class DueTimers {
     return slot
   }
 
-  remove(slot: DueSlot, member: TokenTimers): void {
+  remove(slot: DueSlot, member: TokenTimerState): void {
     slot.members.delete(member)
     if (slot.members.size === 0 && this.slots.get(slot.at) === slot) {
       clearTimeout(slot.timer)
@@ -103,48 +114,64 @@ class DueTimers {
 
 const dueTimers = new DueTimers()
 
-export class TokenTimers {
-  /** The shared timer this socket waits on, or null. */
-  private slot: DueSlot | null = null
-  private phase: 'expiring' | 'expired' = 'expiring'
-  private exp = 0
+export function resetTokenTimers(t: TokenTimerState, iatSec: number, expSec: number): void {
+  clearTokenTimers(t)
+  t.timerExp = expSec
+  schedule(t, expSec * 1000 - warnLeadSec(iatSec, expSec) * 1000, 'expiring')
+}
+
+export function clearTokenTimers(t: TokenTimerState): void {
+  if (t.timerSlot) dueTimers.remove(t.timerSlot, t)
+  t.timerSlot = null
+}
+
+function schedule(t: TokenTimerState, at: number, phase: 'expiring' | 'expired'): void {
+  t.timerPhase = phase
+  t.timerSlot = dueTimers.add(at, t)
+}
+
+/** Called by the shared timer of `slot` (ignored when the socket no longer waits on it). */
+function fireTokenTimer(t: TokenTimerState, slot: DueSlot): void {
+  if (t.timerSlot !== slot) return
+  t.timerSlot = null
+  const at = slot.at
+  const expMs = t.timerExp * 1000
+  const left = expMs - Date.now()
+  if (t.timerPhase === 'expiring' && left > 0) {
+    t.tokenExpiring(t.timerExp)
+    // The next repeat, or expiry if that comes first.
+    if (expMs - at > t.tokenRepeatMs) schedule(t, at + t.tokenRepeatMs, 'expiring')
+    else schedule(t, expMs, 'expired')
+    return
+  }
+  t.tokenExpired()
+  schedule(t, Math.max(at, expMs) + t.tokenRepeatMs, 'expired')
+}
+
+/** Token timers for a target that does not hold the state itself. */
+export class TokenTimers implements TokenTimerState {
+  timerSlot: DueSlot | null = null
+  timerPhase: 'expiring' | 'expired' = 'expiring'
+  timerExp = 0
 
   constructor(
     private readonly target: TokenTimerTarget,
-    private readonly repeatMs = REPEAT_MS,
+    readonly tokenRepeatMs = REPEAT_MS,
   ) {}
 
+  tokenExpiring(expSec: number): void {
+    this.target.tokenExpiring(expSec)
+  }
+
+  tokenExpired(): void {
+    this.target.tokenExpired()
+  }
+
   reset(iatSec: number, expSec: number): void {
-    this.clear()
-    this.exp = expSec
-    this.schedule(expSec * 1000 - warnLeadSec(iatSec, expSec) * 1000, 'expiring')
+    resetTokenTimers(this, iatSec, expSec)
   }
 
   clear(): void {
-    if (this.slot) dueTimers.remove(this.slot, this)
-    this.slot = null
-  }
-
-  private schedule(at: number, phase: 'expiring' | 'expired'): void {
-    this.phase = phase
-    this.slot = dueTimers.add(at, this)
-  }
-
-  /** Called by the shared timer of `slot` (ignored when this socket no longer waits on it). */
-  fire(slot: DueSlot): void {
-    if (this.slot !== slot) return
-    this.slot = null
-    const at = slot.at
-    const expMs = this.exp * 1000
-    const left = expMs - Date.now()
-    if (this.phase === 'expiring' && left > 0) {
-      this.target.tokenExpiring(this.exp)
-      // The next repeat, or expiry if that comes first.
-      if (expMs - at > this.repeatMs) this.schedule(at + this.repeatMs, 'expiring')
-      else this.schedule(expMs, 'expired')
-      return
-    }
-    this.target.tokenExpired()
-    this.schedule(Math.max(at, expMs) + this.repeatMs, 'expired')
+    clearTokenTimers(this)
   }
 }
