@@ -5,6 +5,7 @@
  * wirehub's and bare ws's memory per idle connection (bench/). The hub's Connection releases
  * them; this proves the IncomingMessage is collectable while the socket stays open and working.
  */
+import type { EventEmitter } from 'node:events'
 import type { IncomingMessage } from 'node:http'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -20,7 +21,11 @@ t.test('an authenticated, subscribed socket does not retain its upgrade request'
   const u = await createUser(ta)
   const dev = await createDevice(ta, u.key)
   const upgrades: Array<WeakRef<IncomingMessage>> = []
-  ta.app.websocketServer.on('connection', (_ws: unknown, req: IncomingMessage) => upgrades.push(new WeakRef(req)))
+  const served: EventEmitter[] = []
+  ta.app.websocketServer.on('connection', (ws: EventEmitter, req: IncomingMessage) => {
+    upgrades.push(new WeakRef(req))
+    served.push(ws)
+  })
 
   const clients = await Promise.all(Array.from({ length: 5 }, () => authed(ta, u.key)))
   for (const c of clients) await c.request({ type: 'subscribe', channel: 'telemetry', device_id: dev.id }, 'subscribed')
@@ -36,6 +41,10 @@ t.test('an authenticated, subscribed socket does not retain its upgrade request'
     await sleep(0)
   }
   t.equal(alive(), 0, 'every upgrade request was collected')
+  // Per-socket listeners cost a closure, its context and listener-table room each.
+  for (const event of ['message', 'ping', 'pong', 'close']) {
+    t.same(served.map((ws) => ws.listenerCount(event)), [0, 0, 0, 0, 0], `no socket holds a ${event} listener`)
+  }
 
   // The sockets still work after their upgrade objects are gone.
   const got = clients.map((c) => c.nextOf('telemetry_update'))
