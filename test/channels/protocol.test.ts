@@ -40,6 +40,8 @@ t.test('protocol', async (t) => {
       [{ type: 'toString' }, 'unknown_type'],
       ['{"type":"subscribe","channel":"telemetry","__proto__":{"admin":true}}', 'forbidden_key'],
       ['{"type":"subscribe","channel":"telemetry","filters":{"constructor":{"prototype":{}}}}', 'forbidden_key'],
+      // The same key written with a JSON escape is still that key.
+      ['{"type":"subscribe","channel":"telemetry","\\u005f_proto__":{"admin":true}}', 'forbidden_key'],
       [{ type: 'subscribe' }, 'invalid_message', /channel/],
       [{ type: 'subscribe', channel: 'telemetry', device_id: 'one' }, 'invalid_message', /device_id/],
       [{ type: 'subscribe', channel: 'telemetry', device_id: [] }, 'invalid_message', /device_id/],

@@ -81,6 +81,8 @@ export class SessionIndex {
   private readonly openCount = new Map<string, number>()
   /** Authenticated (bound) sessions by family. */
   private readonly boundCount = new Map<string, number>()
+  /** Authenticated sessions by `family|userId` (the per-user limits read it at every auth). */
+  private readonly userKindCount = new Map<string, number>()
 
   constructor(private readonly limits: PendingLimits) {}
 
@@ -115,9 +117,7 @@ export class SessionIndex {
 
   /** Authenticated sessions of a family for one user. */
   userCount(userId: number, kind: string): number {
-    let n = 0
-    for (const s of this.byUser.get(userId) ?? EMPTY) if (s.family.kind === kind) n++
-    return n
+    return this.userKindCount.get(`${kind}|${userId}`) ?? 0
   }
 
   /** Authenticated, open sessions of a family on one resource (e.g. a server's consoles). */
@@ -142,6 +142,10 @@ export class SessionIndex {
   bind(s: Session, userId: number, cred: string | null): void {
     this.unpend(s)
     if (s.userId === null) count(this.boundCount, s.family.kind, 1)
+    if (s.userId !== userId) {
+      if (s.userId !== null) count(this.userKindCount, `${s.family.kind}|${s.userId}`, -1)
+      count(this.userKindCount, `${s.family.kind}|${userId}`, 1)
+    }
     if (s.userId !== null && s.userId !== userId) removeFrom(this.byUser, s.userId, s)
     if (s.cred !== null && s.cred !== cred) removeFrom(this.byCred, s.cred, s)
     s.userId = userId
@@ -161,8 +165,11 @@ export class SessionIndex {
     this.unpend(s)
     count(this.openCount, s.family.kind, -1)
     count(this.openCount, `${s.family.kind}|${s.ip}`, -1)
-    if (s.userId !== null) count(this.boundCount, s.family.kind, -1)
-    if (s.userId !== null) removeFrom(this.byUser, s.userId, s)
+    if (s.userId !== null) {
+      count(this.boundCount, s.family.kind, -1)
+      count(this.userKindCount, `${s.family.kind}|${s.userId}`, -1)
+      removeFrom(this.byUser, s.userId, s)
+    }
     if (s.cred !== null) removeFrom(this.byCred, s.cred, s)
     if (s.resource !== null) removeFrom(this.byResource, s.resource, s)
     this.stats.disconnect(s.family.kind, code)

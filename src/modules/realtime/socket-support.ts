@@ -21,11 +21,21 @@ export function frameBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
   return Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
 }
 
+/**
+ * Whether a frame could name a forbidden key. A key can only be one if its letters are in the
+ * text, written plainly or with a `\u` escape (JSON allows either); a frame with neither is
+ * parsed without the reviver, which costs a call per key and value.
+ */
+function mayNameForbiddenKey(buf: Buffer): boolean {
+  return buf.includes('__proto__') || buf.includes('constructor') || buf.includes('prototype') || buf.includes('\\u')
+}
+
 /** Parses an inbound text frame as JSON; never throws. */
 export function parseText(buf: Buffer, isBinary: boolean): ParsedFrame {
   if (isBinary) return { ok: false, error: 'binary' }
   try {
-    return { ok: true, value: JSON.parse(buf.toString('utf8'), reviver) }
+    const text = buf.toString('utf8')
+    return { ok: true, value: mayNameForbiddenKey(buf) ? JSON.parse(text, reviver) : JSON.parse(text) }
   } catch (err) {
     return { ok: false, error: err instanceof ForbiddenKey ? 'forbidden_key' : 'invalid_json' }
   }
