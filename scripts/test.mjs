@@ -79,6 +79,9 @@ async function transpile(src, out) {
     platform: 'node',
     target: 'node20',
     sourcemap: 'inline',
+    // Stack traces name the .ts file and line; the source text itself is in the checkout. With
+    // it, every module's map is several times larger, and Node parses each one at load.
+    sourcesContent: false,
     sourcefile: src,
     tsconfigRaw,
   })
