@@ -7,8 +7,7 @@
  */
 import type { Connection } from '../realtime/connection.js'
 import type { Session } from '../realtime/session.js'
-import type { Subscription } from '../realtime/subscription.js'
-import type { SubscribeOptions } from '../realtime/subscription.js'
+import type { SubscribeOptions, Subscription } from '../realtime/subscription.js'
 import type { DeviceDirectory } from '../devices/device-directory.js'
 import { Seam, type TelemetryStream } from '../devices/telemetry.stream.js'
 import type { SystemStatusPublisher } from '../system/system-status.js'

@@ -155,11 +155,12 @@ export class Session<M = unknown> implements TokenTimerState, ConnectionInbound,
     }
   }
 
-  /** The socket's logger, made on first use (most sockets never log; a child costs memory). */
+  /** Period of the token timers' repeats (the family's deps; Wings: 30 s). */
   get tokenRepeatMs(): number {
     return this.deps.tokenRepeatMs ?? REPEAT_MS
   }
 
+  /** The socket's logger, made on first use (most sockets never log; a child costs memory). */
   get log(): FastifyBaseLogger {
     return (this.childLog ??= this.deps.log.child({ connId: this.conn.id, socket: this.family.kind }))
   }
