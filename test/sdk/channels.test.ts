@@ -1,7 +1,7 @@
 /**
  * The SDK's channels socket against a real wirehub: credentials from `GET /api/client/websocket`,
  * a filtered telemetry subscription fed by real HTTP ingestion, `ping()`, token refresh on the
- * same socket (TTL 62 s: `token_expiring` ~31 s after auth, at TTL/2; one refresh), and a wirehub restart
+ * same socket (TTL 24 s: `token_expiring` ~12 s after auth, at TTL/2; one refresh), and a wirehub restart
  * in the middle of a stream (same port, same database): the client comes back, resubscribes,
  * and sees every alert exactly once, including one raised while it was disconnected (recovered
  * through `GET /api/client/alerts?since=`).
@@ -27,7 +27,7 @@ async function ingest(app: FastifyInstance, device: { id: number; key: string },
 }
 
 t.test('channels: filtered telemetry, ping, token refresh on the same socket', async (t) => {
-  const { app, url, adminKey } = await build(t, { listen: true, env: { ALLOWED_ORIGINS: '*', SOCKET_TOKEN_TTL: '62' } })
+  const { app, url, adminKey } = await build(t, { listen: true, env: { ALLOWED_ORIGINS: '*', SOCKET_TOKEN_TTL: '24' } })
   const user = await userWithKey(app, adminKey, 'channels@example.test')
   const device = await createDevice(app, user.key, 'sdk-1')
   const f = countingFetch()
