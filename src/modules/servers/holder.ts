@@ -9,7 +9,7 @@
  */
 import { execFile } from 'node:child_process'
 import { constants, openSync, closeSync } from 'node:fs'
-import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, writeFile, rename } from 'node:fs/promises'
 import { Socket } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -43,6 +43,20 @@ export async function startTicksOf(pid: number): Promise<number | null> {
   // After "(comm) " the state is field 0, so starttime (field 22 of the line) is index 19.
   const v = Number(f[19])
   return Number.isFinite(v) ? v : null
+}
+
+/** Process groups led by children of the processes in group `pgid` (other than `pgid` itself). */
+async function childGroupsOf(pgid: number): Promise<number[]> {
+  const procs: Array<{ pid: number; ppid: number; pgrp: number }> = []
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const stat = await readText(`/proc/${entry}/stat`)
+    // Fields after the command (which may hold spaces and parentheses): state, ppid, pgrp, …
+    const f = stat?.slice(stat.lastIndexOf(')') + 2).split(' ')
+    if (f) procs.push({ pid: Number(entry), ppid: Number(f[1]), pgrp: Number(f[2]) })
+  }
+  const members = new Set(procs.filter((p) => p.pgrp === pgid).map((p) => p.pid))
+  return procs.filter((p) => members.has(p.ppid) && p.pgrp !== pgid && p.pgrp === p.pid).map((p) => p.pid)
 }
 
 async function readText(file: string): Promise<string | null> {
@@ -87,10 +101,34 @@ export class Holder {
     const args = [o.runDir, o.logFile, String(o.lastSeq), String(o.logBytes), String(o.maxBytes), String(o.keep), o.cgroupProcs.length ? o.cgroupProcs.join(':') : '-', '--', ...o.argv]
     // The holder writes the log itself: wirehub holds none of its stdio, so it can go away.
     const pid = await o.spawner.spawn({ args, cwd: o.cwd, env: o.env })
-    const record: HolderRecord = { pid, startTicks: (await startTicksOf(pid).catch(() => null)) ?? -1, startedAt: Date.now() }
-    await writeFile(join(o.runDir, 'holder.json.tmp'), JSON.stringify(record))
-    await rename(join(o.runDir, 'holder.json.tmp'), join(o.runDir, 'holder.json'))
-    return { holder, record }
+    try {
+      const record: HolderRecord = { pid, startTicks: (await startTicksOf(pid).catch(() => null)) ?? -1, startedAt: Date.now() }
+      await writeFile(join(o.runDir, 'holder.json.tmp'), JSON.stringify(record))
+      await rename(join(o.runDir, 'holder.json.tmp'), join(o.runDir, 'holder.json'))
+      return { holder, record }
+    } catch (err) {
+      // Without its record no wirehub would ever find this holder again (e.g. the run folder was
+      // removed while the server started): a start that fails must not leave the game running.
+      await holder.abandon(pid)
+      throw err
+    }
+  }
+
+  /**
+   * Kills a holder that will not be attached, and its game. The game runs in a session of its
+   * own, started by a process of the holder's group; its pid file may be gone with the run
+   * folder, so the games are found in /proc (processes whose parent is in the holder's group but
+   * that lead another group), and their groups are killed before the holder's.
+   */
+  private async abandon(pid: number): Promise<void> {
+    const groups = await childGroupsOf(pid).catch(() => [])
+    for (const group of [...groups, pid]) {
+      try {
+        process.kill(-group, 'SIGKILL')
+      } catch {
+        /* already gone */
+      }
+    }
   }
 
   async record(): Promise<HolderRecord | null> {
