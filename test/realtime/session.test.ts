@@ -15,7 +15,30 @@ import { Hub } from '../../src/modules/realtime/hub.js'
 import { CLOSE } from '../../src/modules/realtime/close-codes.js'
 import { Session, type Family, type ProtocolAdapter } from '../../src/modules/realtime/session.js'
 import { SessionIndex } from '../../src/modules/realtime/session-index.js'
-import { TokenTimers, warnLeadSec } from '../../src/modules/realtime/socket-support.js'
+import { clearTokenTimers, resetTokenTimers, warnLeadSec, type DueSlot, type TokenTimerState, type TokenTimerTarget } from '../../src/modules/realtime/socket-support.js'
+
+/** Token timers for a plain target (a session keeps the same state in its own fields). */
+class TokenTimers implements TokenTimerState {
+  timerSlot: DueSlot | null = null
+  timerPhase: 'expiring' | 'expired' = 'expiring'
+  timerExp = 0
+  constructor(
+    private readonly target: TokenTimerTarget,
+    readonly tokenRepeatMs: number,
+  ) {}
+  tokenExpiring(expSec: number): void {
+    this.target.tokenExpiring(expSec)
+  }
+  tokenExpired(): void {
+    this.target.tokenExpired()
+  }
+  reset(iatSec: number, expSec: number): void {
+    resetTokenTimers(this, iatSec, expSec)
+  }
+  clear(): void {
+    clearTokenTimers(this)
+  }
+}
 import { until } from '../wait.js'
 
 const family = (over: Partial<Family['limits']> = {}): Family => ({

@@ -26,12 +26,13 @@ export class HubSocket extends WebSocket {
   override emit(event: string | symbol, a?: unknown, b?: unknown): boolean {
     const to = this.events
     let handled = to !== null
-    if (to === null) handled = false
-    else if (event === 'message') to.socketMessage(a, b as boolean)
-    else if (event === 'ping') to.socketPing()
-    else if (event === 'pong') to.socketPong()
-    else if (event === 'close') to.socketClose(a as number)
-    else handled = false
+    if (handled) {
+      if (event === 'message') to!.socketMessage(a, b as boolean)
+      else if (event === 'ping') to!.socketPing()
+      else if (event === 'pong') to!.socketPong()
+      else if (event === 'close') to!.socketClose(a as number)
+      else handled = false
+    }
     // eslint-disable-next-line prefer-rest-params -- passes ws's arguments on exactly as given
     return emit.apply(this, arguments as unknown as [string | symbol, ...unknown[]]) || handled
   }

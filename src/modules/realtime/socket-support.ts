@@ -157,31 +157,3 @@ function fireTokenTimer(t: TokenTimerState, slot: DueSlot): void {
   t.tokenExpired()
   schedule(t, Math.max(at, expMs) + t.tokenRepeatMs, 'expired')
 }
-
-/** Token timers for a target that does not hold the state itself. */
-export class TokenTimers implements TokenTimerState {
-  timerSlot: DueSlot | null = null
-  timerPhase: 'expiring' | 'expired' = 'expiring'
-  timerExp = 0
-
-  constructor(
-    private readonly target: TokenTimerTarget,
-    readonly tokenRepeatMs = REPEAT_MS,
-  ) {}
-
-  tokenExpiring(expSec: number): void {
-    this.target.tokenExpiring(expSec)
-  }
-
-  tokenExpired(): void {
-    this.target.tokenExpired()
-  }
-
-  reset(iatSec: number, expSec: number): void {
-    resetTokenTimers(this, iatSec, expSec)
-  }
-
-  clear(): void {
-    clearTokenTimers(this)
-  }
-}
